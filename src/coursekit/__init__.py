@@ -1,0 +1,43 @@
+"""coursekit: the support package of the course.
+
+General layout:
+  manifest.py       course.yml loaded and validated (Course, Module, Task)
+  build.py          exercises/ generated from solutions/
+  runner.py         the process boundary: code under test runs in killable child processes
+  pytest_plugin.py  --target, task markers, the `exercise` fixture, the teeth check
+  checking.py       check() and hint() for learners
+  cli.py            python -m coursekit ...
+  plotting.py       the house style for plots
+  measure.py        measuring helpers used by the lessons
+
+In a notebook::
+
+    from coursekit import check, hint
+    check("01.2")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["check", "hint", "syllabus"]
+
+
+def check(what: str, hint: bool = False) -> None:
+    """Run the tests of task `what` (``"01.2"``) or of a whole module (``"01"``) against your
+    exercise file and print one line per test. ``hint=True`` also prints the hint."""
+    from .checking import check as _check
+    _check(what, hint=hint)
+
+
+def hint(task_id: str) -> None:
+    """Print the hint for a task, e.g. ``hint("01.2")``."""
+    from .checking import hint as _hint
+    _hint(task_id)
+
+
+def syllabus() -> Any:
+    """Print the course table with your progress (the same as ``python -m coursekit syllabus``)."""
+    from .cli import syllabus_table
+    from .manifest import load_course
+    print(syllabus_table(load_course()))

@@ -1,0 +1,254 @@
+"""check(): a task's graded tests against the learner's exercise file, explained in their terms.
+
+The tests run with pytest in this process (the notebook kernel or the terminal), but the
+learner's code only ever runs in the runner's child processes. So a hang, a crash or an
+``os._exit()`` in the learner's code costs a failed line, never the kernel, and every check
+reads the file as last saved - no kernel restart needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from .build import write_atomic
+from .errors import CourseError
+from .manifest import Course, Task, load_course
+from .runner import CallFailed, CallTimeout, LearnerError, NotImplementedYet
+
+PROGRESS = Path(".coursekit") / "progress.json"
+
+
+@dataclass
+class Line:
+    name: str
+    passed: bool
+    reason: str = ""
+    not_implemented: bool = False
+    timed_out: bool = False
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    lines: list[Line] = field(default_factory=list)
+    target: str = "exercises"
+
+    @property
+    def passed(self) -> int:
+        return sum(line.passed for line in self.lines)
+
+    @property
+    def solved(self) -> bool:
+        return bool(self.lines) and all(line.passed for line in self.lines)
+
+    def render(self, hint: bool = False) -> str:
+        """One line per test (parametrized cases of one test grouped), then what to do next."""
+        t = self.task
+        out = [f"{t.id} {t.title}"]
+        groups: dict[str, list[Line]] = {}
+        for line in self.lines:
+            groups.setdefault(line.name, []).append(line)
+        for name, cases in groups.items():
+            failed = [c for c in cases if not c.passed]
+            count = f" ({len(cases)} cases)" if len(cases) > 1 else ""
+            if not failed:
+                out.append(f"  ✓ {name}{count}")
+                continue
+            if len(cases) > 1:
+                count = f" ({len(failed)} of {len(cases)} cases fail)"
+            out.append(f"  ✗ {name}{count}")
+            if failed[0].reason:
+                out += ["      " + r for r in failed[0].reason.splitlines()]
+        total = len(self.lines)
+        path = f"{self.target}/{t.module_id}/{t.file}"
+        if not total:
+            out.append("  (no tests ran)")
+        elif self.solved:
+            out.append(f"  All {total} tests pass: task {t.id} is solved.")
+        elif self.passed == 0 and all(line.not_implemented for line in self.lines):
+            out.append(f"  Not started yet: write your code in {path}, save it, and check again.")
+        else:
+            out.append(f"  {self.passed} of {total} tests pass. Edit {path}, save, and check again.")
+        if not self.solved and total:
+            out.append(f"  Hint: {t.hint}" if hint else f'  Stuck? hint("{t.id}") shows a hint.')
+        return "\n".join(out)
+
+
+class _Collector:
+    """A pytest plugin object that keeps, per test, whether it passed and why not."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, Line]] = []
+        self.errors: list[str] = []
+        self.selected: list[tuple[str, str]] = []   # (task id, nodeid) of every test to run
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = [(_task(item), item.nodeid) for item in session.items]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()
+        task = _task(item)
+        if call.when == "call" or (report.failed and call.when == "setup"):
+            name = _describe(item)
+            if report.passed:
+                self.lines.append((task, Line(name, True)))
+            elif report.failed:
+                exc = call.excinfo.value if call.excinfo else None
+                line = Line(name, False, _reason(exc, report),
+                            not_implemented=isinstance(exc, NotImplementedYet),
+                            timed_out=isinstance(exc, CallTimeout))
+                self.lines.append((task, line))
+                if line.timed_out:
+                    # one time-out is enough to know; keep check() within about one timeout
+                    item.session.shouldstop = "a test timed out"
+            elif report.skipped:
+                self.lines.append((task, Line(name + " (skipped: " + _skip_reason(report) + ")", True)))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(str(report.longrepr))
+
+
+def _task(item: pytest.Item) -> str:
+    return next((str(m.args[0]) for m in item.iter_markers("task") if m.args), "")
+
+
+def _describe(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    if doc and doc.strip():
+        return doc.strip().splitlines()[0].rstrip(".")
+    return item.name.removeprefix("test_").replace("_", " ")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _reason(exc: BaseException | None, report: pytest.TestReport) -> str:
+    """What went wrong, in the learner's terms: our messages are written for them; a plain
+    assertion shows its message, or pytest's explanation when it has none."""
+    if isinstance(exc, NotImplementedYet):
+        return exc.exc_message.split(": ", 1)[-1]
+    if isinstance(exc, LearnerError):
+        return _trim(f"your code raised {exc}", 30)
+    if isinstance(exc, CallFailed):
+        return _trim(str(exc), 40)
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        return _trim(text if text else report.longreprtext, 12)
+    if exc is not None:
+        return _trim(f"{type(exc).__name__}: {exc}", 12)
+    return _trim(report.longreprtext, 12)
+
+
+def _trim(text: str, max_lines: int) -> str:
+    lines = text.strip().splitlines()
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [f"... ({len(lines) - max_lines + 1} more lines)"]
+    return "\n".join(lines)
+
+
+def run_check(task_ids: list[str], course: Course | None = None, target: str = "exercises") -> list[TaskResult]:
+    """Run the graded tests of `task_ids` against `target` and return one result per task."""
+    course = course or load_course()
+    tasks = [course.task(t) for t in task_ids]
+    files = sorted({str(course.root / course.module(t.module_id).tests) for t in tasks})
+    collector = _Collector()
+    args = [
+        *files,
+        f"--rootdir={course.root}", "-c", str(course.root / "pyproject.toml"),
+        f"--target={target}", "-p", "no:cacheprovider", "-p", "no:terminal",
+        "--capture=no", "-o", "timeout=0",
+        *(f"--task={t.id}" for t in tasks),
+    ]
+    sink = io.StringIO()
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin: faster, and no surprises
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=[collector])
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    if collector.errors or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        detail = (collector.errors or [sink.getvalue()])[0].strip().splitlines()
+        raise CourseError(f"the tests could not run: {detail[-1] if detail else code!r}")
+    results = []
+    for t in tasks:
+        lines = [line for task, line in collector.lines if task == t.id]
+        result = TaskResult(t, lines, target)
+        selected = sum(1 for task, _ in collector.selected if task == t.id)
+        for _ in range(selected - len(lines)):
+            result.lines.append(Line("not run: checking stopped after a test timed out", False))
+        results.append(result)
+    if target == "exercises":
+        record_progress(course, results)
+    return results
+
+
+def record_progress(course: Course, results: list[TaskResult]) -> None:
+    path = course.root / PROGRESS
+    data = load_progress(course)
+    for r in results:
+        data[r.task.id] = {"status": "solved" if r.solved else "unsolved", "passed": r.passed,
+                           "total": len(r.lines), "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    try:
+        write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    except OSError:
+        pass  # a read-only checkout still checks; it only forgets
+
+
+def load_progress(course: Course) -> dict[str, Any]:
+    try:
+        data = json.loads((course.root / PROGRESS).read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def resolve(course: Course, what: str) -> list[str]:
+    """Task ids for a task id (``01.2``), a module id (``01_processes_threads``) or its number (``01``)."""
+    if what in course.tasks:
+        return [what]
+    for m in course.modules:
+        if what in (m.id, m.number):
+            return [t.id for t in m.tasks]
+    raise CourseError(f"no task or module {what!r} in course.yml (tasks: {', '.join(course.tasks)})")
+
+
+def check(what: str, hint: bool = False, target: str = "exercises") -> None:
+    """Check a task (``check("01.2")``) or every task of a module (``check("01")``) and print
+    one line per test: ✓, or ✗ with the reason. ``hint=True`` adds the task's hint."""
+    try:
+        course = load_course()
+        results = run_check(resolve(course, what), course, target)
+    except CourseError as exc:
+        print(f"check: {exc}")
+        return
+    print("\n\n".join(r.render(hint) for r in results))
+
+
+def hint(task_id: str) -> None:
+    """Print the hint of a task."""
+    try:
+        task = load_course().task(task_id)
+    except CourseError as exc:
+        print(f"hint: {exc}")
+        return
+    print(f"{task.id} {task.title}\nHint: {task.hint}")

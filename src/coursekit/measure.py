@@ -1,0 +1,981 @@
+"""Measure what processes, threads and coroutines cost on *this* machine.
+
+Lesson 01 calls these functions from its notebook; read them alongside it.
+
+Why a fresh interpreter?  Every function that creates many units (threads,
+processes, tasks, generators) runs the work in a *new* Python process,
+``python -m coursekit.measure <what> ...``, and reads back plain numbers as
+JSON.  The notebook kernel already has threads of its own (ipykernel runs a
+heartbeat and an I/O thread), has allocated memory for past cells, and must
+not be forked while those threads are alive.  A fresh interpreter gives clean
+before/after deltas and keeps the kernel unpolluted.
+
+Layout of this module:
+
+1. Reading the kernel's bookkeeping (Linux ``/proc``): ``proc_status_kib``,
+   ``smaps_rollup_kib``, ``thread_ids``, ``stack_limits``, ``kernel_limits``.
+2. Memory per unit: ``memory_per_unit`` returns a ``MemoryCost``.
+3. Creation and hand-off (switch) costs: ``creation_costs`` and
+   ``switch_costs`` return lists of ``Timing`` (medians of repeats).
+4. A makespan experiment: ``makespan_experiment`` returns ``MakespanRun``s,
+   with the start and end of every task, ready for ``plotting.timeline``.
+5. The command line used by the functions above (``main``).
+
+Linux is the reference platform.  Elsewhere, memory falls back to ``ps``
+(resident and virtual size only), measurements that need ``os.fork`` are
+skipped with a note, and the ``/proc`` readers raise ``LinuxOnlyError`` with
+a message that says what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+IS_LINUX: bool = sys.platform.startswith("linux")
+HAS_FORK: bool = hasattr(os, "fork")
+
+#: Where ``coursekit`` lives; put on ``PYTHONPATH`` of every child interpreter.
+_SRC_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class LinuxOnlyError(RuntimeError):
+    """Raised by a measurement that reads Linux's ``/proc`` on another OS."""
+
+
+def _require_linux(what: str) -> None:
+    if not IS_LINUX:
+        raise LinuxOnlyError(
+            f"{what} reads Linux's /proc file system, which {sys.platform!r} does not have. "
+            "Run this lesson on Linux (a container or VM is fine) to see this measurement."
+        )
+
+
+# ---------------------------------------------------------------------------
+# 1. Reading the kernel's bookkeeping
+# ---------------------------------------------------------------------------
+
+
+def proc_status_kib(field: str, pid: int | str = "self") -> int:
+    """Return one ``kB`` field of ``/proc/<pid>/status`` in KiB.
+
+    Useful fields: ``VmRSS`` (resident set size: pages in RAM right now),
+    ``VmSize`` (virtual size: every mapped byte, touched or not), ``VmHWM``
+    (peak RSS), ``VmStk`` (main thread's stack).
+
+    >>> proc_status_kib("VmRSS") > 0
+    True
+
+    Raises:
+        LinuxOnlyError: not on Linux.
+        KeyError: the field is not in the file.
+    """
+    _require_linux("proc_status_kib()")
+    text = Path(f"/proc/{pid}/status").read_text()
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name == field:
+            return int(rest.split()[0])
+    raise KeyError(f"/proc/{pid}/status has no field {field!r}")
+
+
+def smaps_rollup_kib(pid: int | str = "self") -> dict[str, int]:
+    """Return the memory totals of ``/proc/<pid>/smaps_rollup`` in KiB.
+
+    The keys include ``Rss``, ``Pss`` (each shared page divided by the number
+    of processes sharing it), ``Private_Clean`` and ``Private_Dirty``.  Their
+    sum ``Private_Clean + Private_Dirty`` is the *unique set size*: what the
+    process would give back if it exited.  Needs Linux 4.14 or newer.
+    """
+    _require_linux("smaps_rollup_kib()")
+    totals: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            totals[name] = int(parts[0])
+    return totals
+
+
+def thread_ids(pid: int | str = "self") -> list[int]:
+    """Return the kernel task ids of every thread of a process (sorted).
+
+    On Linux each thread is a kernel *task* with its own id, listed under
+    ``/proc/<pid>/task``; the main thread's task id equals the process id.
+    ``threading.get_native_id()`` returns the same number from inside a thread.
+    """
+    _require_linux("thread_ids()")
+    return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task"))
+
+
+@dataclass(frozen=True)
+class StackLimits:
+    """What decides the size of a new thread's stack."""
+
+    rlimit_stack_soft_kib: int | None  #: ``ulimit -s``; None means unlimited
+    rlimit_stack_hard_kib: int | None
+    threading_stack_size: int  #: ``threading.stack_size()``; 0 means "platform default"
+
+
+def stack_limits() -> StackLimits:
+    """Read ``RLIMIT_STACK`` (what ``ulimit -s`` shows) and ``threading.stack_size()``.
+
+    glibc uses the soft ``RLIMIT_STACK`` it saw at program start as the
+    default size of every new thread's stack, unless the program asks for
+    another size (CPython does when you call ``threading.stack_size(n)``).
+    """
+    import resource  # POSIX only, so imported here
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+
+    def kib(value: int) -> int | None:
+        return None if value == resource.RLIM_INFINITY else value // 1024
+
+    return StackLimits(kib(soft), kib(hard), threading.stack_size())
+
+
+def kernel_limits() -> dict[str, int | None]:
+    """Read the limits that cap how many processes *and* threads can exist.
+
+    - ``pid_max``: the largest id the kernel hands out.  Threads take ids
+      from the same space as processes (``/proc/sys/kernel/pid_max``).
+    - ``threads_max``: system-wide cap on tasks (``/proc/sys/kernel/threads-max``).
+    - ``rlimit_nproc_soft``: per-user cap; on Linux it counts threads too
+      (``getrlimit(2)``).  None means unlimited.
+    - ``cpus``: CPUs this process may run on.
+    """
+    _require_linux("kernel_limits()")
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    return {
+        "pid_max": int(Path("/proc/sys/kernel/pid_max").read_text()),
+        "threads_max": int(Path("/proc/sys/kernel/threads-max").read_text()),
+        "rlimit_nproc_soft": None if soft == resource.RLIM_INFINITY else soft,
+        "cpus": len(os.sched_getaffinity(0)),
+    }
+
+
+def _rss_vsz_kib(pid: int) -> tuple[int, int]:
+    """(resident, virtual) size of a process in KiB; ``/proc`` on Linux, ``ps`` elsewhere."""
+    if IS_LINUX:
+        return proc_status_kib("VmRSS", pid), proc_status_kib("VmSize", pid)
+    out = subprocess.run(
+        ["ps", "-o", "rss=,vsz=", "-p", str(pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+# ---------------------------------------------------------------------------
+# Running a measurement in a fresh interpreter
+# ---------------------------------------------------------------------------
+
+
+def _run_child(args: Sequence[str], *, ulimit_stack_kib: int | None = None, timeout: float = 60.0) -> Any:
+    """Run ``python -m coursekit.measure *args`` and return its JSON answer.
+
+    With ``ulimit_stack_kib`` the child starts under ``ulimit -s <kib>``,
+    exactly as if you had typed that in a shell first.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
+    env.pop("MPLBACKEND", None)
+    cmd = [sys.executable, "-m", "coursekit.measure", *args]
+    if ulimit_stack_kib is not None:
+        shell = shutil.which("sh")
+        if shell is None:
+            raise RuntimeError("changing RLIMIT_STACK for the child needs a POSIX shell (sh)")
+        cmd = [shell, "-c", f'ulimit -s {int(ulimit_stack_kib)} && exec "$@"', "sh", *cmd]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"measurement {' '.join(args)!r} failed:\n{done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------
+# 2. Memory per unit
+# ---------------------------------------------------------------------------
+
+#: The kinds ``memory_per_unit`` knows, in the order the lesson plots them.
+MEMORY_KINDS: tuple[str, ...] = (
+    "thread",
+    "process_fork",
+    "process_fresh",
+    "asyncio_task",
+    "coroutine",
+    "generator",
+)
+
+
+@dataclass(frozen=True)
+class MemoryCost:
+    """Memory added per unit while ``n`` units were alive and parked.
+
+    ``rss_kib`` is the resident memory (RAM actually used) added per unit and
+    ``vmsize_kib`` the virtual size (address space reserved) added per unit.
+    For threads, tasks, coroutines and generators both are deltas of the
+    measuring process.  For processes each child has its own address space:
+    ``rss_kib`` is then the child's *private* resident memory (pages not
+    shared with anyone, Linux only; the full RSS elsewhere) and
+    ``vmsize_kib`` the child's whole virtual size.
+    """
+
+    kind: str
+    n: int
+    rss_kib: float
+    vmsize_kib: float
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def memory_per_unit(
+    kind: str,
+    n: int,
+    *,
+    stack_size_kib: int = 0,
+    ulimit_stack_kib: int | None = None,
+    timeout: float = 60.0,
+) -> MemoryCost:
+    """Measure the memory that one more unit of ``kind`` costs, in a fresh interpreter.
+
+    The child interpreter warms up (creates and destroys a few units, so
+    one-time costs such as imports are not counted), reads its memory, creates
+    ``n`` units that stay alive and *parked* (blocked, not computing), reads
+    its memory again, then releases them.
+
+    Example::
+
+        >>> memory_per_unit("generator", 2000).rss_kib < 4    # well under 4 KiB each
+        True
+
+    Args:
+        kind: one of ``MEMORY_KINDS``.
+        n: how many units to create.  Use ~2000 for threads and lighter units,
+            ~50 for forked processes, ~10 for fresh interpreters.
+        stack_size_kib: for threads, passed to ``threading.stack_size()``
+            first (0 keeps the platform default).
+        ulimit_stack_kib: start the child under ``ulimit -s`` of this size.
+    """
+    if kind not in MEMORY_KINDS:
+        raise ValueError(f"kind must be one of {MEMORY_KINDS}, not {kind!r}")
+    args = ["memory", kind, str(n), "--stack-size-kib", str(stack_size_kib)]
+    data = _run_child(args, ulimit_stack_kib=ulimit_stack_kib, timeout=timeout)
+    return MemoryCost(**data)
+
+
+def _unit_factory(kind: str) -> tuple[Callable[[int], Any], Callable[[Any], None]]:
+    """Return (create n parked units, release them) for in-process kinds."""
+    if kind == "thread":
+
+        def make_threads(n: int) -> Any:
+            started = threading.Barrier(n + 1)
+            release = threading.Event()
+
+            def parked() -> None:
+                started.wait()
+                release.wait()
+
+            threads = [threading.Thread(target=parked) for _ in range(n)]
+            for t in threads:
+                t.start()
+            started.wait()  # every thread is now alive and blocked on `release`
+            return threads, release
+
+        def free_threads(units: Any) -> None:
+            threads, release = units
+            release.set()
+            for t in threads:
+                t.join()
+
+        return make_threads, free_threads
+
+    if kind == "generator":
+
+        def parked_gen() -> Generator[None, None, None]:
+            yield
+
+        def make_gens(n: int) -> Any:
+            gens = [parked_gen() for _ in range(n)]
+            for g in gens:
+                next(g)  # run to the first yield: a live, suspended frame
+            return gens
+
+        def free_gens(gens: Any) -> None:
+            for g in gens:
+                g.close()
+
+        return make_gens, free_gens
+
+    if kind == "coroutine":
+
+        @types.coroutine
+        def suspend() -> Generator[None, None, None]:
+            yield
+
+        async def parked_coro() -> None:
+            await suspend()
+
+        def make_coros(n: int) -> Any:
+            coros = [parked_coro() for _ in range(n)]
+            for c in coros:
+                c.send(None)  # run to the first suspension point, no event loop needed
+            return coros
+
+        def free_coros(coros: Any) -> None:
+            for c in coros:
+                c.close()
+
+        return make_coros, free_coros
+
+    raise ValueError(kind)
+
+
+def _measure_memory(kind: str, n: int, stack_size_kib: int) -> dict[str, Any]:
+    """Child side of ``memory_per_unit``: runs inside the fresh interpreter."""
+    if stack_size_kib:
+        threading.stack_size(stack_size_kib * 1024)
+    me = os.getpid()
+
+    if kind == "asyncio_task":
+        return asyncio.run(_measure_asyncio_tasks(n))
+    if kind in ("process_fork", "process_fresh"):
+        return _measure_processes(kind, n)
+
+    make, free = _unit_factory(kind)
+    free(make(min(n, 20)))  # warm-up: pay one-time costs before measuring
+    gc.collect()
+    rss0, vsz0 = _rss_vsz_kib(me)
+    units = make(n)
+    rss1, vsz1 = _rss_vsz_kib(me)
+    free(units)
+    return {
+        "kind": kind,
+        "n": n,
+        "rss_kib": (rss1 - rss0) / n,
+        "vmsize_kib": (vsz1 - vsz0) / n,
+        "note": f"stack_size={threading.stack_size()}" if kind == "thread" else "",
+        "extra": {},
+    }
+
+
+async def _measure_asyncio_tasks(n: int) -> dict[str, Any]:
+    release = asyncio.Event()
+
+    async def parked() -> None:
+        await release.wait()
+
+    async def batch(k: int) -> list[asyncio.Task[None]]:
+        tasks = [asyncio.create_task(parked()) for _ in range(k)]
+        await asyncio.sleep(0)  # let every task run up to its first await
+        return tasks
+
+    warm = await batch(20)
+    release.set()
+    await asyncio.gather(*warm)
+    release.clear()
+    gc.collect()
+    rss0, vsz0 = _rss_vsz_kib(os.getpid())
+    tasks = await batch(n)
+    rss1, vsz1 = _rss_vsz_kib(os.getpid())
+    release.set()
+    await asyncio.gather(*tasks)
+    return {"kind": "asyncio_task", "n": n, "rss_kib": (rss1 - rss0) / n,
+            "vmsize_kib": (vsz1 - vsz0) / n, "note": "", "extra": {}}
+
+
+def _measure_processes(kind: str, n: int) -> dict[str, Any]:
+    """Start n child processes that block on a pipe, then read their memory."""
+    children: list[int] = []
+    popens: list[subprocess.Popen[bytes]] = []
+    if kind == "process_fork":
+        if not HAS_FORK:
+            return {"kind": kind, "n": n, "rss_kib": float("nan"), "vmsize_kib": float("nan"),
+                    "note": "os.fork() is not available on this platform", "extra": {}}
+        ready_r, ready_w = os.pipe()
+        release_r, release_w = os.pipe()
+        for _ in range(n):
+            pid = os.fork()
+            if pid == 0:  # child: say "ready", block until the parent closes the pipe
+                os.close(release_w)
+                os.write(ready_w, b"r")
+                os.read(release_r, 1)
+                os._exit(0)
+            children.append(pid)
+        os.close(ready_w)
+        got = 0
+        while got < n:
+            got += len(os.read(ready_r, n - got))
+    else:  # a fresh interpreter, as spawn and forkserver workers start from
+        code = "import sys; sys.stdout.write('r'); sys.stdout.flush(); sys.stdin.read()"
+        for _ in range(n):
+            popens.append(subprocess.Popen([sys.executable, "-c", code],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+        for p in popens:
+            assert p.stdout is not None
+            p.stdout.read(1)
+        children = [p.pid for p in popens]
+
+    private, rss, vsz, pss = [], [], [], []
+    for pid in children:
+        r, v = _rss_vsz_kib(pid)
+        rss.append(r)
+        vsz.append(v)
+        if IS_LINUX:
+            roll = smaps_rollup_kib(pid)
+            private.append(roll["Private_Clean"] + roll["Private_Dirty"])
+            pss.append(roll["Pss"])
+
+    if kind == "process_fork":
+        os.close(release_w)
+        for pid in children:
+            os.waitpid(pid, 0)
+    else:
+        for p in popens:
+            p.communicate()
+
+    per_child_private = statistics.mean(private) if private else statistics.mean(rss)
+    return {
+        "kind": kind,
+        "n": n,
+        "rss_kib": per_child_private,
+        "vmsize_kib": statistics.mean(vsz),
+        "note": "rss_kib is the child's private (unshared) memory" if private
+        else "rss_kib is the child's full RSS (shared pages counted)",
+        "extra": {"child_rss_kib": statistics.mean(rss),
+                  "child_pss_kib": statistics.mean(pss) if pss else float("nan")},
+    }
+
+
+# ---------------------------------------------------------------------------
+# 3. Creation and hand-off (switch) costs
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The median time of one operation, over several timed batches."""
+
+    name: str
+    seconds: float  #: median seconds per operation
+    per: str  #: what one operation is, e.g. "unit created and finished"
+    batch: int  #: operations per timed batch
+    samples: tuple[float, ...]  #: seconds per operation in each batch
+    note: str = ""
+
+
+def median_per_op(
+    run_batch: Callable[[int], float],
+    *,
+    repeats: int = 5,
+    target_s: float = 0.08,
+    first_batch: int = 1,
+    max_batch: int = 1_000_000,
+) -> tuple[float, int, list[float]]:
+    """Time an operation: return (median seconds per op, batch size, samples).
+
+    ``run_batch(k)`` performs the operation ``k`` times and returns the
+    elapsed seconds.  The batch size is doubled from ``first_batch`` until
+    one batch takes at least 20 ms, then scaled so a batch takes about
+    ``target_s``; ``repeats`` batches are then timed.  Taking the *median*
+    of per-batch averages ignores the odd batch slowed by something else
+    running on the machine.  Cost: about ``repeats * target_s`` seconds.
+    """
+    k = max(1, first_batch)
+    elapsed = run_batch(k)
+    while elapsed < 0.02 and k < max_batch:
+        k *= 2
+        elapsed = run_batch(k)
+    k = max(1, min(max_batch, int(k * target_s / max(elapsed, 1e-9))))
+    samples = [run_batch(k) / k for _ in range(repeats)]
+    return statistics.median(samples), k, samples
+
+
+def _noop(*_args: object) -> None:
+    """Does nothing; the target of child processes whose start-up we time."""
+
+
+# -- creation ---------------------------------------------------------------
+
+
+def _time_generators(k: int) -> float:
+    def gen() -> Generator[int, None, None]:
+        yield 1
+
+    t0 = time.perf_counter()
+    for _ in range(k):
+        next(gen())  # create it and run it to its first yield
+    return time.perf_counter() - t0
+
+
+def _time_tasks(k: int) -> float:
+    async def noop() -> None:
+        return None
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
+        for _ in range(k):
+            await loop.create_task(noop())  # schedule it, let the loop run it, get its result
+        return time.perf_counter() - t0
+
+    return asyncio.run(main())
+
+
+def _time_threads(k: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(k):
+        t = threading.Thread(target=_noop)
+        t.start()
+        t.join()
+    return time.perf_counter() - t0
+
+
+def _time_fork(k: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(k):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return time.perf_counter() - t0
+
+
+def _time_mp(method: str) -> Callable[[int], float]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context(method)
+
+    def run(k: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(k):
+            p = ctx.Process(target=_noop)
+            p.start()
+            p.join()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def _creation_items() -> list[tuple[str, Callable[[int], float], int, str]]:
+    import multiprocessing as mp
+
+    items: list[tuple[str, Callable[[int], float], int, str]] = [
+        ("generator", _time_generators, 1000, ""),
+        ("asyncio task", _time_tasks, 100, ""),
+        ("thread", _time_threads, 20, ""),
+    ]
+    if HAS_FORK:
+        items.append(("os.fork", _time_fork, 2, ""))
+    for method in mp.get_all_start_methods():
+        items.append((f"Process ({method})", _time_mp(method), 1, ""))
+    return items
+
+
+def _measure_creation(repeats: int) -> list[dict[str, Any]]:
+    import multiprocessing as mp
+
+    out = []
+    for name, run, first, note in _creation_items():
+        if name == "Process (forkserver)":
+            # Starting the fork server itself is a one-time cost: pay it first.
+            mp.get_context("forkserver").Process(target=_noop).start()
+        median, k, samples = median_per_op(run, repeats=repeats, first_batch=first)
+        out.append(asdict(Timing(name, median, "unit started and finished", k, tuple(samples), note)))
+    return out
+
+
+def creation_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
+    """Time creating one unit and running it to completion, in a fresh interpreter.
+
+    Measured: a generator (create + run to first ``yield``), an asyncio task
+    (``create_task`` + ``await``), a thread (``start`` + ``join``), a bare
+    ``os.fork`` + ``waitpid`` (child exits at once), and a
+    ``multiprocessing.Process`` ``start`` + ``join`` for every start method
+    this platform has.  Each is a median over ``repeats`` batches.  Takes a
+    few seconds.
+    """
+    return [Timing(**{**d, "samples": tuple(d["samples"])})
+            for d in _run_child(["creation", "--repeats", str(repeats)], timeout=timeout)]
+
+
+# -- hand-off ---------------------------------------------------------------
+
+
+def _pingpong_generator(k: int) -> float:
+    def echo() -> Generator[int, int, None]:
+        value = 0
+        while True:
+            value = yield value
+
+    g = echo()
+    next(g)
+    t0 = time.perf_counter()
+    for i in range(k):
+        g.send(i)  # main -> generator -> main
+    return time.perf_counter() - t0
+
+
+def _pingpong_asyncio(k: int) -> float:
+    async def main() -> float:
+        ping: asyncio.Queue[int | None] = asyncio.Queue()
+        pong: asyncio.Queue[int] = asyncio.Queue()
+
+        async def echo() -> None:
+            while (value := await ping.get()) is not None:
+                pong.put_nowait(value)
+
+        task = asyncio.create_task(echo())
+        t0 = time.perf_counter()
+        for i in range(k):
+            ping.put_nowait(i)
+            await pong.get()
+        elapsed = time.perf_counter() - t0
+        ping.put_nowait(None)
+        await task
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def _pingpong_threads_queue(k: int) -> float:
+    ping: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    pong: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def echo() -> None:
+        while (value := ping.get()) is not None:
+            pong.put(value)
+
+    t = threading.Thread(target=echo)
+    t.start()
+    t0 = time.perf_counter()
+    for i in range(k):
+        ping.put(i)
+        pong.get()
+    elapsed = time.perf_counter() - t0
+    ping.put(None)
+    t.join()
+    return elapsed
+
+
+def _echo_over_pipe(read_fd: int, write_fd: int) -> None:
+    while data := os.read(read_fd, 1):
+        os.write(write_fd, data)
+
+
+def _pingpong_pipes(k: int, *, use_process: bool) -> float:
+    """Bounce one byte through two pipes between two threads or two processes."""
+    to_r, to_w = os.pipe()
+    back_r, back_w = os.pipe()
+    if use_process:
+        pid = os.fork()
+        if pid == 0:
+            os.close(to_w)
+            os.close(back_r)
+            _echo_over_pipe(to_r, back_w)
+            os._exit(0)
+        os.close(to_r)
+        os.close(back_w)
+    else:
+        t = threading.Thread(target=_echo_over_pipe, args=(to_r, back_w))
+        t.start()
+    t0 = time.perf_counter()
+    for _ in range(k):
+        os.write(to_w, b"x")
+        os.read(back_r, 1)
+    elapsed = time.perf_counter() - t0
+    os.close(to_w)  # the echo loop sees end-of-file and stops
+    if use_process:
+        os.waitpid(pid, 0)
+        os.close(back_r)
+    else:
+        t.join()
+        for fd in (to_r, back_r, back_w):
+            os.close(fd)
+    return elapsed
+
+
+def _one_cpu() -> set[int] | None:
+    """A single CPU this process may use, or None where affinity cannot be set."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return {min(os.sched_getaffinity(0))}
+
+
+def _pinned(run: Callable[[int], float], cpus: set[int]) -> Callable[[int], float]:
+    """Run a ping-pong with this process (and so its new threads and children) on ``cpus``."""
+
+    def run_pinned(k: int) -> float:
+        everything = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, cpus)
+        try:
+            return run(k)
+        finally:
+            os.sched_setaffinity(0, everything)
+
+    return run_pinned
+
+
+def _measure_switch(repeats: int) -> list[dict[str, Any]]:
+    def threads_pipe(k: int) -> float:
+        return _pingpong_pipes(k, use_process=False)
+
+    def processes_pipe(k: int) -> float:
+        return _pingpong_pipes(k, use_process=True)
+
+    items: list[tuple[str, Callable[[int], float], str]] = [
+        ("generator send", _pingpong_generator, ""),
+        ("asyncio tasks (Queue)", _pingpong_asyncio, ""),
+        ("threads (SimpleQueue)", _pingpong_threads_queue, ""),
+    ]
+    one_cpu = _one_cpu()
+    if one_cpu is not None:
+        items.append(("threads (pipe, 1 CPU)", _pinned(threads_pipe, one_cpu), "both threads pinned to one CPU"))
+        if HAS_FORK:
+            items.append(("processes (pipe, 1 CPU)", _pinned(processes_pipe, one_cpu),
+                          "both processes pinned to one CPU"))
+    items.append(("threads (pipe, any CPU)", threads_pipe, "the kernel places the threads"))
+    if HAS_FORK:
+        items.append(("processes (pipe, any CPU)", processes_pipe, "the kernel places the processes"))
+    out = []
+    for name, run, note in items:
+        median, k, samples = median_per_op(run, repeats=repeats, first_batch=100)
+        out.append(asdict(Timing(name, median, "round trip A -> B -> A", k, tuple(samples), note)))
+    return out
+
+
+def switch_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
+    """Time one round trip of control between two units, in a fresh interpreter.
+
+    A round trip is A hands a value to B, B hands it back to A: two switches.
+    Measured: ``generator.send`` (no scheduler at all), two asyncio tasks
+    through ``asyncio.Queue`` (the event loop decides), two threads through
+    ``queue.SimpleQueue``, and two threads or two processes bouncing one
+    byte through a pair of pipes (the kernel decides).  The pipe ping-pongs
+    run twice: pinned to one CPU (Linux only), so that only the switch is
+    timed, and unpinned, where waking a partner on *another* CPU may cost
+    more than the switch itself.
+    """
+    return [Timing(**{**d, "samples": tuple(d["samples"])})
+            for d in _run_child(["switch", "--repeats", str(repeats)], timeout=timeout)]
+
+
+# ---------------------------------------------------------------------------
+# 4. Makespan: CPU-bound and I/O-bound tasks on threads and processes
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MakespanRun:
+    """One timed run: ``n_tasks`` equal tasks on a pool of ``workers``."""
+
+    mode: str  #: "threads, CPU-bound", "processes, CPU-bound" or "threads, I/O-bound"
+    workers: int
+    wall_s: float  #: makespan: first task submitted -> last result back
+    spans: tuple[tuple[int, float, float], ...]  #: (worker lane, start s, end s) per task
+    pool_start_s: float = 0.0  #: time to start the pool's workers (not in wall_s)
+
+
+def spin(iterations: int) -> int:
+    """Pure-Python CPU work: holds the GIL for the whole loop."""
+    total = 0
+    for i in range(iterations):
+        total += i
+    return total
+
+
+def _cpu_task(iterations: int) -> tuple[int, float, float]:
+    start = time.perf_counter()
+    spin(iterations)
+    return os.getpid(), start, time.perf_counter()
+
+
+def _io_task(seconds: float) -> tuple[int, float, float]:
+    start = time.perf_counter()
+    time.sleep(seconds)  # releases the GIL while waiting, like a blocking read
+    return threading.get_ident(), start, time.perf_counter()
+
+
+def _cpu_task_thread(iterations: int) -> tuple[int, float, float]:
+    _, start, end = _cpu_task(iterations)
+    return threading.get_ident(), start, end
+
+
+def _lanes(raw: list[tuple[int, float, float]], t0: float) -> tuple[tuple[int, float, float], ...]:
+    """Renumber worker ids 0, 1, 2... in order of first appearance; times relative to t0."""
+    ids: dict[int, int] = {}
+    spans = []
+    for worker, start, end in sorted(raw, key=lambda s: s[1]):
+        lane = ids.setdefault(worker, len(ids))
+        spans.append((lane, start - t0, end - t0))
+    return tuple(spans)
+
+
+def _calibrate_spin(task_s: float) -> int:
+    """How many ``spin`` iterations take ``task_s`` seconds (best of three timings)."""
+    iterations = 10_000
+    while True:
+        elapsed = min(_timed(spin, iterations) for _ in range(3))
+        if elapsed > 0.02:
+            return max(1, int(iterations * task_s / elapsed))
+        iterations *= 2
+
+
+def _timed(fn: Callable[[int], object], arg: int) -> float:
+    t0 = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - t0
+
+
+def _one_makespan_round(workers: Sequence[int], n_tasks: int, task_s: float, iterations: int,
+                        ctx: Any) -> list[MakespanRun]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    runs: list[MakespanRun] = []
+    for w in workers:
+        with ThreadPoolExecutor(max_workers=w) as pool:
+            list(pool.map(_noop, range(w)))  # start the threads before the clock starts
+            t0 = time.perf_counter()
+            raw = list(pool.map(_cpu_task_thread, [iterations] * n_tasks))
+            runs.append(MakespanRun("threads, CPU-bound", w, time.perf_counter() - t0, _lanes(raw, t0)))
+        t_start = time.perf_counter()
+        with ctx.Pool(w) as procs:
+            procs.map(_noop, range(4 * w), chunksize=1)  # wait until every worker answers
+            started = time.perf_counter() - t_start
+            t0 = time.perf_counter()
+            raw = procs.map(_cpu_task, [iterations] * n_tasks, chunksize=1)
+            runs.append(MakespanRun("processes, CPU-bound", w, time.perf_counter() - t0,
+                                    _lanes(raw, t0), started))
+        with ThreadPoolExecutor(max_workers=w) as pool:
+            list(pool.map(_noop, range(w)))
+            t0 = time.perf_counter()
+            raw = list(pool.map(_io_task, [task_s] * n_tasks))
+            runs.append(MakespanRun("threads, I/O-bound", w, time.perf_counter() - t0, _lanes(raw, t0)))
+    return runs
+
+
+def _measure_makespan(workers: Sequence[int], n_tasks: int, task_s: float, repeats: int) -> dict[str, Any]:
+    import multiprocessing as mp
+
+    iterations = _calibrate_spin(task_s)
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    rounds = [_one_makespan_round(workers, n_tasks, task_s, iterations, ctx) for _ in range(repeats)]
+    # For every (mode, workers) keep the run with the median makespan.
+    chosen = []
+    for i in range(len(rounds[0])):
+        candidates = sorted((r[i] for r in rounds), key=lambda run: run.wall_s)
+        chosen.append(candidates[len(candidates) // 2])
+    return {"start_method": method, "iterations": iterations, "runs": [asdict(r) for r in chosen]}
+
+
+def makespan_experiment(
+    workers: Sequence[int] = (1, 2, 4),
+    n_tasks: int = 8,
+    task_s: float = 0.05,
+    repeats: int = 3,
+    timeout: float = 120.0,
+) -> tuple[str, list[MakespanRun]]:
+    """Run ``n_tasks`` equal tasks on 1, 2, 4... workers and time each batch.
+
+    Three modes: CPU-bound tasks (``spin``, calibrated to take ``task_s``
+    alone) on a thread pool and on a process pool, and I/O-bound tasks
+    (``time.sleep(task_s)``) on a thread pool.  Pools are started before the
+    clock starts; the process pool's start-up time is reported separately as
+    ``pool_start_s``.  Everything is repeated ``repeats`` times and the run
+    with the median makespan is kept.  Returns (process start method, runs).
+    """
+    args = ["makespan", "--workers", *map(str, workers), "--n-tasks", str(n_tasks),
+            "--task-s", str(task_s), "--repeats", str(repeats)]
+    data = _run_child(args, timeout=timeout)
+    runs = [MakespanRun(**{**r, "spans": tuple(tuple(s) for s in r["spans"])}) for r in data["runs"]]
+    return data["start_method"], runs
+
+
+# ---------------------------------------------------------------------------
+# Small helpers the lesson uses to show sharing across a process boundary
+# ---------------------------------------------------------------------------
+
+
+def append_and_report(items: list[str], value: str, conn: Any) -> None:
+    """Append ``value`` to ``items`` and send the list back through ``conn``.
+
+    Runs in a child process: the child mutates *its own copy* of ``items``.
+    """
+    items.append(value)
+    conn.send(items)
+    conn.close()
+
+
+def strace_clone_flags(code: str, timeout: float = 20.0) -> list[str]:
+    """Run ``python -c code`` under ``strace -f`` and return the flags of each clone call.
+
+    Shows what the kernel is asked for when Python starts a thread or forks.
+    Needs Linux and the ``strace`` program; raises ``RuntimeError`` otherwise.
+    """
+    _require_linux("strace_clone_flags()")
+    strace = shutil.which("strace")
+    if strace is None:
+        raise RuntimeError("strace is not installed (apt-get install strace), so the clone calls cannot be shown")
+    done = subprocess.run([strace, "-f", "-e", "trace=clone,clone3", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=timeout)
+    flags = []
+    for line in done.stderr.splitlines():
+        start = line.find("flags=")
+        if start != -1 and ("clone(" in line or "clone3(" in line):
+            rest = line[start + len("flags="):]
+            flags.append(rest.split(",")[0].strip())
+    return flags
+
+
+# ---------------------------------------------------------------------------
+# 5. Command line (what the functions above run in a fresh interpreter)
+# ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m coursekit.measure {memory,creation,switch,makespan} ...``; prints JSON."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m coursekit.measure", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    mem = sub.add_parser("memory", help="memory per unit")
+    mem.add_argument("kind", choices=MEMORY_KINDS)
+    mem.add_argument("n", type=int)
+    mem.add_argument("--stack-size-kib", type=int, default=0)
+    for name in ("creation", "switch"):
+        sub.add_parser(name).add_argument("--repeats", type=int, default=5)
+    mk = sub.add_parser("makespan", help="CPU- and I/O-bound tasks on threads and processes")
+    mk.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    mk.add_argument("--n-tasks", type=int, default=8)
+    mk.add_argument("--task-s", type=float, default=0.05)
+    mk.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    result: Any
+    if args.what == "memory":
+        result = _measure_memory(args.kind, args.n, args.stack_size_kib)
+    elif args.what == "creation":
+        result = _measure_creation(args.repeats)
+    elif args.what == "switch":
+        result = _measure_switch(args.repeats)
+    else:
+        result = _measure_makespan(args.workers, args.n_tasks, args.task_s, args.repeats)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""The runner: the one process boundary between the tests (the oracle) and the code under test.
+
+Design
+======
+
+1. The oracle stays outside. Tests never import a learner's module into the pytest process
+   (or the notebook kernel that runs ``check()``). Every request runs in a fresh child
+   process; only plain JSON data comes back; assertions run in the parent. Nothing from the
+   child is unpickled, so a learner's object with an ``__eq__`` that always says True, a
+   monkeypatched builtin or a forged report cannot reach the verdict.
+
+2. Scenarios travel as source code. ``Impl.run(scenario, ...)`` sends the *source* of one
+   module-level function of the test file, not the test file: the child learns what the
+   scenario does, never what the test expects of its result.
+
+3. Every call is bounded. A call has a deadline; at the deadline the parent asks the child
+   for every thread's stack (faulthandler on SIGUSR1), then kills the child's whole process
+   group and every descendant it can still see. A learner's infinite loop, deadlock,
+   never-ending non-daemon thread or runaway pool therefore costs one failed call with a
+   useful message, never a hung test run, and nothing survives the call.
+
+4. Fresh state per call. One process per call means a crash, a leaked thread or a global
+   mutated by one call cannot change the next; the learner's latest saved file is what runs.
+
+5. One place for the boundary. ``Launcher`` is the only code that starts a child. The grader
+   puts its sandbox (bubblewrap, resource limits) around it by passing another launcher;
+   tests and ``check()`` do not change.
+
+Rejected designs: importing the learner's module in-process with a timeout thread (a thread
+cannot be killed, and the oracle shares its memory with the learner); pickling results
+(unpickling is code execution); one long-lived child per test module (state leaks between
+tests and a hang poisons every later test).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import selectors
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import psutil
+
+CHILD = Path(__file__).with_name("_child.py")
+OUTPUT_CAP = 64 * 1024          # bytes of the learner's stdout/stderr kept for messages
+RESULT_CAP = 16 * 1024 * 1024   # a bigger reply is refused
+STACK_WAIT = 1.0                # seconds to wait for faulthandler's dump after SIGUSR1
+
+
+class CallFailed(AssertionError):
+    """A call did not return a value. Raised in the parent; its message is written for the
+    learner. Subclasses say why, so tests and check() can tell the cases apart."""
+
+    def __init__(self, message: str, *, output: str = "", detail: str = "") -> None:
+        self.summary = message
+        self.output = output
+        self.detail = detail
+        parts = [message]
+        if detail:
+            parts.append(detail.rstrip())
+        if output.strip():
+            parts.append("Your code printed:\n" + textwrap.indent(output.rstrip(), "  "))
+        super().__init__("\n".join(parts))
+
+
+class LearnerError(CallFailed):
+    """The learner's code raised an exception (the child's traceback is in `detail`)."""
+
+    def __init__(self, exc_type: str, exc_message: str, tb: str, output: str) -> None:
+        self.exc_type = exc_type
+        self.exc_message = exc_message
+        where = f"Traceback (most recent call last):\n{tb.rstrip()}" if tb.strip() else ""
+        super().__init__(f"{exc_type}: {exc_message}" if exc_message else exc_type, output=output, detail=where)
+
+
+class NotImplementedYet(LearnerError):
+    """The code under test still raises the stub's NotImplementedError."""
+
+
+class CallTimeout(CallFailed):
+    """The call ran past its deadline and was killed; `detail` holds the thread stacks."""
+
+
+class ChildDied(CallFailed):
+    """The child exited or was killed before it replied (os._exit at import, a crash...)."""
+
+
+@dataclass
+class Launcher:
+    """Starts the child. The grader subclasses it to add a sandbox; keep it the only place
+    that builds a child's command line."""
+
+    python: str = sys.executable
+    env: dict[str, str] | None = None
+    # only variables a learner's program may need; the parent's secrets stay behind
+    keep_env: Sequence[str] = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "TERM")
+
+    def command(self, fds: tuple[int, int, int]) -> list[str]:
+        return [self.python, "-I", "-B", "-X", "utf8", str(CHILD), *map(str, fds)]
+
+    def environment(self) -> dict[str, str]:
+        if self.env is not None:
+            return dict(self.env)
+        env = {k: v for k, v in os.environ.items() if k in self.keep_env}
+        env["PYTHONHASHSEED"] = "0"
+        return env
+
+    def start(self, fds: tuple[int, int, int], cwd: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.command(fds),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=fds,
+            cwd=cwd,
+            env=self.environment(),
+            start_new_session=True,   # its own process group, killed as one
+        )
+
+
+@dataclass
+class Impl:
+    """One module of the code under test, run out of process.
+
+    ``impl.call("makespan", tasks, "seq", 2)`` imports the module in a fresh child, calls the
+    function and returns its (JSON-plain) result; tuples come back as lists.
+    ``impl.run(scenario, *args)`` runs ``scenario(module, *args)`` in the child, where
+    `scenario` is a self-contained module-level function of the test file (it imports what
+    it needs inside its body).
+    Both raise a CallFailed subclass when no value comes back.
+    """
+
+    folder: Path
+    module: str
+    timeout: float = 10.0
+    launcher: Launcher = field(default_factory=Launcher)
+    label: str = ""     # how messages name `folder` (e.g. "exercises/01_processes_threads"); its name by default
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"{self.module}.py"
+
+    def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+        return self._request({"kind": "call", "name": name, "args": args, "kwargs": kwargs}, timeout)
+
+    def run(self, scenario: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+        source = textwrap.dedent(inspect.getsource(scenario))
+        request = {"kind": "run", "name": scenario.__name__, "source": source, "args": args, "kwargs": kwargs}
+        return self._request(request, timeout)
+
+    def _request(self, request: dict[str, Any], timeout: float | None) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+        if not self.path.is_file():
+            raise CallFailed(f"{self.path} does not exist: the file is missing from the submission")
+        request = {**request, "folder": str(self.folder.resolve()), "module": self.module}
+        payload = json.dumps(request).encode("utf-8")
+        try:
+            return run_child(payload, self.folder, self.timeout if timeout is None else timeout, self.launcher)
+        except CallFailed as exc:
+            # Messages name the learner's files the way the learner sees them, not by absolute path.
+            exc.args = (str(exc).replace(str(self.folder.resolve()), self.label or self.folder.name),)
+            raise
+
+
+def run_child(payload: bytes, cwd: Path, timeout: float, launcher: Launcher) -> Any:
+    """Start one child, send it `payload`, and return the value it replies with."""
+    __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+    req_r, req_w = os.pipe()
+    res_r, res_w = os.pipe()
+    stk_r, stk_w = os.pipe()
+    try:
+        proc = launcher.start((req_r, res_w, stk_w), cwd)
+    except OSError as exc:
+        for fd in (req_r, req_w, res_r, res_w, stk_r, stk_w):
+            os.close(fd)
+        raise CallFailed(f"could not start Python for the code under test: {exc}") from None
+    for fd in (req_r, res_w, stk_w):
+        os.close(fd)
+    try:
+        tree = _Tree(proc.pid)
+        _write_request(req_w, payload)
+        return _collect(proc, res_r, stk_r, timeout, tree)
+    finally:
+        _kill(proc, tree)
+        for fd in (res_r, stk_r):
+            os.close(fd)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _write_request(fd: int, payload: bytes) -> None:
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # the child died first; _collect reports how
+    finally:
+        os.close(fd)
+
+
+class _Tree:
+    """Every process the child started that we have seen, so that a descendant which left the
+    process group (setsid) is still killed at the end."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.seen: dict[int, psutil.Process] = {}
+
+    def scan(self) -> None:
+        try:
+            for p in psutil.Process(self.pid).children(recursive=True):
+                self.seen.setdefault(p.pid, p)
+        except psutil.Error:
+            pass
+
+
+def _collect(proc: subprocess.Popen[bytes], res_fd: int, stk_fd: int, timeout: float, tree: _Tree) -> Any:
+    __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+    assert proc.stdout is not None
+    out_fd = proc.stdout.fileno()
+    output = bytearray()
+    reply = bytearray()
+    sel = selectors.DefaultSelector()
+    sel.register(out_fd, selectors.EVENT_READ, "out")
+    sel.register(res_fd, selectors.EVENT_READ, "res")
+    deadline = time.monotonic() + timeout
+    next_scan = 0.0
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                stacks = _dump_stacks(proc, stk_fd)
+                tree.scan()
+                raise CallTimeout(
+                    f"timed out after {timeout:g} s and was stopped: the code is probably stuck "
+                    "(an endless loop, a deadlock, a thread or process that never ends, or a wait that is never woken)",
+                    output=_text(output), detail=stacks)
+            if now >= next_scan:
+                tree.scan()
+                next_scan = now + 0.2
+            if not sel.get_map():
+                break
+            for key, _ in sel.select(min(deadline - now, 0.2)):
+                chunk = os.read(key.fd, 1 << 16)
+                if not chunk:
+                    sel.unregister(key.fd)
+                    continue
+                if key.data == "out":
+                    if len(output) < OUTPUT_CAP:
+                        output += chunk[: OUTPUT_CAP - len(output)]
+                else:
+                    reply += chunk
+                    if len(reply) > RESULT_CAP + 8:
+                        raise CallFailed(f"the result is larger than {RESULT_CAP // 2**20} MiB; return less data",
+                                         output=_text(output))
+                    message = _complete(reply)
+                    if message is not None:
+                        return _decode(message, _text(output))
+            if proc.poll() is not None and "res" not in {k.data for k in sel.get_map().values()}:
+                break
+    finally:
+        sel.close()
+    code = proc.wait()
+    message = _complete(reply)
+    if message is not None:
+        return _decode(message, _text(output))
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = f"was killed by {name}" + (" (out of memory or a resource limit?)" if name == "SIGKILL" else "")
+    else:
+        why = f"exited with status {code} before it returned a result: does the code call sys.exit() or os._exit()?"
+    raise ChildDied(f"the process running your code {why}", output=_text(output))
+
+
+def _complete(buf: bytearray) -> bytes | None:
+    if len(buf) < 8:
+        return None
+    (size,) = struct.unpack(">Q", buf[:8])
+    if len(buf) < 8 + size:
+        return None
+    return bytes(buf[8 : 8 + size])
+
+
+def _decode(message: bytes, output: str) -> Any:
+    __tracebackhide__ = True  # pytest shows the test's line, not the runner's
+    reply = json.loads(message)
+    if reply["ok"]:
+        return reply["value"]
+    exc_type, text, tb = reply["type"], reply["message"], reply["traceback"]
+    if exc_type == "NotImplementedError":
+        raise NotImplementedYet(exc_type, text, tb, output)
+    raise LearnerError(exc_type, text, tb, output)
+
+
+def _dump_stacks(proc: subprocess.Popen[bytes], stk_fd: int) -> str:
+    """Ask the child for every thread's stack and return faulthandler's text, without the
+    harness's own frames."""
+    try:
+        os.kill(proc.pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return ""
+    data = bytearray()
+    sel = selectors.DefaultSelector()
+    sel.register(stk_fd, selectors.EVENT_READ)
+    end = time.monotonic() + STACK_WAIT
+    try:
+        while (left := end - time.monotonic()) > 0:
+            # faulthandler writes the whole dump at once; stop at the first quiet moment after it
+            if not sel.select(left if not data else min(left, 0.1)):
+                if data:
+                    break
+                continue
+            chunk = os.read(stk_fd, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        sel.close()
+    lines = [ln for ln in _text(data).splitlines() if str(CHILD) not in ln]
+    if not lines:
+        return "(no stack could be read: the process did not answer)"
+    return "Where each thread was when it was stopped (most recent call first):\n" + "\n".join(lines)
+
+
+def _kill(proc: subprocess.Popen[bytes], tree: _Tree) -> None:
+    """Kill the child's process group and every descendant seen, then reap the child."""
+    tree.scan()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in tree.seen.values():
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a process in uninterruptible sleep
+        pass
+
+
+def _text(data: bytes | bytearray) -> str:
+    return bytes(data).decode("utf-8", errors="replace")

@@ -1,0 +1,64 @@
+"""Graded tests of 00_start_here. The code under test runs in a child process (see
+coursekit.runner); these functions only send inputs and judge the plain data that comes back."""
+
+import pytest
+
+task = pytest.mark.task
+
+
+@pytest.fixture
+def warmup(exercise):
+    return exercise("warmup")
+
+
+@task("00.1")
+def test_even_split(warmup):
+    """Six jobs for three workers: two each, in order"""
+    assert warmup.call("split_evenly", [1, 2, 3, 4, 5, 6], 3) == [[1, 2], [3, 4], [5, 6]]
+
+
+@task("00.1")
+def test_extra_items_go_first(warmup):
+    """The first len % n batches get one extra item"""
+    got = warmup.call("split_evenly", list(range(11)), 4)
+    assert got == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10]], f"split_evenly(range(11), 4) gave {got}"
+
+
+@task("00.1")
+def test_more_workers_than_jobs(warmup):
+    """More batches than items: the last batches are empty"""
+    assert warmup.call("split_evenly", ["a"], 3) == [["a"], [], []]
+    assert warmup.call("split_evenly", [], 2) == [[], []]
+
+
+@task("00.1")
+def test_sizes_and_order_for_many_cases(warmup):
+    """For every length 0..30 and n 1..8: n batches, sizes differ by at most one, order kept"""
+    cases = [(length, n) for length in range(31) for n in range(1, 9)]
+    got = warmup.run(split_many, cases)
+    for (length, n), batches in zip(cases, got):
+        sizes = [len(b) for b in batches]
+        assert len(batches) == n, f"split_evenly(range({length}), {n}) made {len(batches)} batches, not {n}"
+        assert [x for b in batches for x in b] == list(range(length)), \
+            f"split_evenly(range({length}), {n}): joining the batches does not give back the items"
+        assert max(sizes) - min(sizes) <= 1, f"split_evenly(range({length}), {n}) made sizes {sizes}"
+        assert sizes == sorted(sizes, reverse=True), f"split_evenly(range({length}), {n}): the extra items must go first, sizes {sizes}"
+
+
+def split_many(module, cases):
+    return [module.split_evenly(list(range(length)), n) for length, n in cases]
+
+
+@task("00.1")
+def test_rejects_zero_batches(warmup):
+    """n < 1 raises ValueError"""
+    for n in (0, -2):
+        assert warmup.run(raises_value_error, n), f"split_evenly([1, 2], {n}) should raise ValueError"
+
+
+def raises_value_error(module, n):
+    try:
+        module.split_evenly([1, 2], n)
+    except ValueError:
+        return True
+    return False

@@ -1,0 +1,262 @@
+"""Graded tests of 01_processes_threads. The code under test runs in a child process (see
+coursekit.runner); scenarios are module-level functions sent to it as source code."""
+
+import random
+import sys
+
+import pytest
+
+task = pytest.mark.task
+
+
+@pytest.fixture
+def cost(exercise):
+    return exercise("cost_model")
+
+
+# ---------------------------------------------------------------- 01.1 makespan
+
+FOUR_CPU = [[0, 1]] * 4           # four jobs that only compute for 1 s
+FOUR_IO = [[1, 0]] * 4            # four jobs that only wait for 1 s
+MIXED = [[3, 1], [0, 2], [1, 1], [0, 1]]
+
+
+@task("01.1")
+@pytest.mark.parametrize("jobs, model, cores, spawn, expected", [
+    (FOUR_CPU, "seq", 2, 0, 4.0),
+    (FOUR_IO, "seq", 2, 0, 4.0),
+    (MIXED, "seq", 4, 0, 9.0),
+])
+def test_sequential_adds_everything(cost, jobs, model, cores, spawn, expected):
+    """Sequential: the makespan is the sum of every wait and every computation"""
+    got = cost.call("makespan", jobs, model, cores, spawn)
+    assert got == pytest.approx(expected), f"makespan({jobs}, {model!r}, cores={cores}) should be {expected}, got {got}"
+
+
+@task("01.1")
+@pytest.mark.parametrize("jobs, cores, expected", [
+    (FOUR_CPU, 2, 4.0),     # the GIL: one computes at a time, however many cores
+    (FOUR_IO, 1, 1.0),      # waits overlap
+    (MIXED, 4, 5.0),        # [0,2] 0-2, [0,1] 2-3, [1,1] 3-4, [3,1] 4-5
+    ([[2, 1], [0, 1]], 2, 3.0),   # the CPU idles from 1 to 2 waiting for the first job
+])
+def test_gil_threads_overlap_waits_not_computation(cost, jobs, cores, expected):
+    """GIL threads: waits overlap, but only one thread computes at a time"""
+    got = cost.call("makespan", jobs, "threads_gil", cores)
+    assert got == pytest.approx(expected), f"makespan({jobs}, 'threads_gil', cores={cores}) should be {expected}, got {got}"
+
+
+@task("01.1")
+@pytest.mark.parametrize("jobs, cores, expected", [
+    (FOUR_CPU, 2, 2.0),
+    (FOUR_CPU, 4, 1.0),
+    (FOUR_CPU, 8, 1.0),
+    (MIXED, 2, 4.0),        # core A: [0,2] 0-2, [3,1] 3-4; core B: [0,1] 0-1, [1,1] 1-2
+    (FOUR_IO, 1, 1.0),
+])
+def test_free_threads_compute_in_parallel(cost, jobs, cores, expected):
+    """Free-threaded: up to `cores` threads compute at once"""
+    got = cost.call("makespan", jobs, "threads_ft", cores)
+    assert got == pytest.approx(expected), f"makespan({jobs}, 'threads_ft', cores={cores}) should be {expected}, got {got}"
+
+
+@task("01.1")
+@pytest.mark.parametrize("jobs, cores, spawn, expected", [
+    (FOUR_CPU, 2, 0.0, 2.0),
+    (FOUR_CPU, 2, 0.5, 3.0),   # workers ready at 0.5 and 1.0; each runs two jobs
+    (FOUR_IO, 2, 0.0, 2.0),    # a worker's wait blocks that worker
+    ([[0, 1]], 4, 0.25, 1.25), # one job needs one worker
+    (MIXED, 2, 0.0, 5.0),      # w0: [3,1] 0-4, [0,1] 4-5; w1: [0,2] 0-2, [1,1] 2-4
+])
+def test_process_pool_pays_for_its_workers(cost, jobs, cores, spawn, expected):
+    """Processes: a pool of min(cores, jobs) workers, started one after another"""
+    got = cost.call("makespan", jobs, "procs", cores, spawn)
+    assert got == pytest.approx(expected), \
+        f"makespan({jobs}, 'procs', cores={cores}, spawn_cost={spawn}) should be {expected}, got {got}"
+
+
+@task("01.1")
+def test_models_agree_where_they_must(cost):
+    """On 200 random job lists: seq >= GIL threads >= free threads, one core makes free threads
+    behave like the GIL, and enough cores make every job run at once"""
+    rng = random.Random(20261127)
+    cases = [[[rng.choice([0, 0.5, 1, 2, 3]), rng.choice([0, 0.5, 1, 2])] for _ in range(rng.randint(1, 7))]
+             for _ in range(200)]
+    for jobs, (seq, gil, ft1, ft2, ft_many) in zip(cases, cost.run(all_models, cases)):
+        assert seq >= gil - 1e-9 >= ft2 - 2e-9, f"for {jobs}: expected seq >= threads_gil >= threads_ft, got {seq}, {gil}, {ft2}"
+        assert ft1 == pytest.approx(gil), f"for {jobs}: threads_ft on 1 core should equal threads_gil ({gil}), got {ft1}"
+        longest = max(io + cpu for io, cpu in jobs)
+        assert ft_many == pytest.approx(longest), f"for {jobs}: with a core per job, threads_ft is the longest job ({longest}), got {ft_many}"
+        assert gil >= sum(cpu for _, cpu in jobs) - 1e-9, f"for {jobs}: under the GIL the computations cannot overlap, got {gil}"
+
+
+def all_models(module, cases):
+    out = []
+    for jobs in cases:
+        m = module.makespan
+        out.append([m(jobs, "seq", 2), m(jobs, "threads_gil", 2), m(jobs, "threads_ft", 1),
+                    m(jobs, "threads_ft", 2), m(jobs, "threads_ft", len(jobs))])
+    return out
+
+
+@task("01.1")
+def test_empty_and_bad_input(cost):
+    """No jobs take 0 s; unknown models, cores < 1 and negative times raise ValueError"""
+    for model in ("seq", "threads_gil", "threads_ft", "procs"):
+        assert cost.call("makespan", [], model, 2, 1.0) == 0, f"makespan([], {model!r}) should be 0"
+    bad = [([[0, 1]], "green_threads", 1, 0), ([[0, 1]], "seq", 0, 0), ([[-1, 1]], "seq", 1, 0),
+           ([[0, 1]], "procs", 1, -0.5)]
+    for args in bad:
+        assert cost.run(raises_value_error, *args), f"makespan{tuple(args)} should raise ValueError"
+
+
+def raises_value_error(module, jobs, model, cores, spawn):
+    try:
+        module.makespan(jobs, model, cores, spawn)
+    except ValueError:
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- 01.2 start methods
+
+TABLE = [
+    ("linux", (3, 8), ["fork", "spawn", "forkserver"]),
+    ("linux", (3, 13), ["fork", "spawn", "forkserver"]),
+    ("linux", (3, 14), ["forkserver", "fork", "spawn"]),
+    ("linux", (3, 15), ["forkserver", "fork", "spawn"]),
+    ("freebsd14", (3, 12), ["fork", "spawn", "forkserver"]),
+    ("freebsd14", (3, 14), ["forkserver", "fork", "spawn"]),
+    ("darwin", (3, 8), ["spawn", "fork", "forkserver"]),
+    ("darwin", (3, 14), ["spawn", "fork", "forkserver"]),
+    ("win32", (3, 9), ["spawn"]),
+    ("win32", (3, 14), ["spawn"]),
+]
+
+
+@task("01.2")
+@pytest.mark.parametrize("platform, version, expected", TABLE)
+def test_all_start_methods_table(exercise, platform, version, expected):
+    """all_start_methods() matches CPython's context.py, default first"""
+    got = exercise("start_methods").call("all_start_methods", platform, version)
+    assert got == expected, f"all_start_methods({platform!r}, {version}) should be {expected}, got {got}"
+
+
+@task("01.2")
+@pytest.mark.parametrize("platform, version, expected", [(p, v, e[0]) for p, v, e in TABLE])
+def test_default_start_method_table(exercise, platform, version, expected):
+    """default_start_method() is the first of all_start_methods()"""
+    got = exercise("start_methods").call("default_start_method", platform, version)
+    assert got == expected, f"default_start_method({platform!r}, {version}) should be {expected!r}, got {got!r}"
+
+
+@task("01.2")
+def test_agrees_with_this_python(exercise):
+    """On the Python running the check, the answer equals multiprocessing's own"""
+    got, real = exercise("start_methods").run(compare_with_multiprocessing)
+    assert got == real, (f"on this Python ({sys.platform}, {sys.version_info[0]}.{sys.version_info[1]}), "
+                         f"multiprocessing says {real} but all_start_methods() says {got}")
+
+
+def compare_with_multiprocessing(module):
+    import multiprocessing
+    import sys
+    return module.all_start_methods(sys.platform, tuple(sys.version_info[:2])), multiprocessing.get_all_start_methods()
+
+
+@task("01.2")
+def test_old_versions_are_out_of_scope(exercise):
+    """Versions before 3.8 raise ValueError"""
+    assert exercise("start_methods").run(old_version_raises), "all_start_methods('linux', (3, 7)) should raise ValueError"
+
+
+def old_version_raises(module):
+    try:
+        module.all_start_methods("linux", (3, 7))
+    except ValueError:
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- 01.3 thread census
+
+@task("01.3")
+@pytest.mark.parametrize("n", [1, 4, 25])
+def test_counts_exactly_and_leaks_nothing(exercise, n):
+    """Returns (n, 0), starts exactly n threads, and none outlives the call"""
+    result = exercise("thread_census").run(census, n)
+    assert result["starts"] == n, f"measure_live_threads({n}) started {result['starts']} threads, not {n}"
+    assert result["value"] == [n, 0], f"measure_live_threads({n}) returned {result['value']}, expected ({n}, 0)"
+    assert result["left_alive"] == [], f"measure_live_threads({n}) left threads running: {result['left_alive']}"
+
+
+def census(module, n):
+    """Count Thread.start calls during the call and list the threads still alive after it."""
+    import threading
+    starts = []
+    real_start = threading.Thread.start
+
+    def counting_start(self):
+        starts.append(self.name)
+        return real_start(self)
+
+    before = set(threading.enumerate())
+    threading.Thread.start = counting_start
+    try:
+        value = module.measure_live_threads(n)
+    finally:
+        threading.Thread.start = real_start
+    left = [t.name for t in threading.enumerate() if t not in before]
+    return {"value": list(value), "starts": len(starts), "left_alive": left}
+
+
+@task("01.3")
+def test_zero_and_negative(exercise):
+    """n == 0 starts nothing and returns (0, 0); n < 0 raises ValueError"""
+    result = exercise("thread_census").run(census, 0)
+    assert result == {"value": [0, 0], "starts": 0, "left_alive": []}, f"measure_live_threads(0) gave {result}"
+    assert exercise("thread_census").run(negative_raises), "measure_live_threads(-1) should raise ValueError"
+
+
+def negative_raises(module):
+    try:
+        module.measure_live_threads(-1)
+    except ValueError:
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- 01.4 spawn bug hunt
+
+@task("01.4")
+def test_sum_of_squares_under_spawn(exercise):
+    """sum_of_squares() gives the right sum with a spawn pool"""
+    numbers = list(range(-50, 200))
+    got = exercise("parallel_squares").call("sum_of_squares", numbers, 2, timeout=60)
+    assert got == sum(x * x for x in numbers), f"sum_of_squares(range(-50, 200)) should be {sum(x * x for x in numbers)}, got {got}"
+
+
+@task("01.4")
+def test_squares_are_computed_in_worker_processes(exercise):
+    """The squares are computed by spawned worker processes, not by the caller"""
+    result = exercise("parallel_squares").run(count_spawned_workers, timeout=60)
+    assert result["value"] == 14, f"sum_of_squares([1, 2, 3], workers=2) should be 14, got {result['value']}"
+    assert 1 <= result["spawned"] <= 2, \
+        f"expected 1 or 2 spawned worker processes for workers=2, saw {result['spawned']}"
+
+
+def count_spawned_workers(module):
+    import multiprocessing.context as context
+    spawned = []
+    real = context.SpawnProcess._Popen
+
+    def counting(process_obj):
+        spawned.append(1)
+        return real(process_obj)
+
+    context.SpawnProcess._Popen = staticmethod(counting)
+    try:
+        value = module.sum_of_squares([1, 2, 3], 2)
+    finally:
+        context.SpawnProcess._Popen = staticmethod(real)
+    return {"value": value, "spawned": len(spawned)}
