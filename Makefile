@@ -56,7 +56,7 @@ notebooks: $(READY)    ## re-run every notebook top to bottom and store its outp
 	$(BIN)/python -m coursekit.notebooks notebooks/*.ipynb
 
 # What the course needs directly; `make lock` pins them and everything they pull in.
-DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML jsonschema \
+DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
           nbformat nbclient ipykernel psutil
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock

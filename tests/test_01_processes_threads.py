@@ -21,64 +21,68 @@ FOUR_IO = [[1, 0]] * 4            # four jobs that only wait for 1 s
 MIXED = [[3, 1], [0, 2], [1, 1], [0, 1]]
 
 
+def call_each(module, name, rows):
+    """Call module.<name>(*row) for every row; one child process for the whole table."""
+    func = getattr(module, name)
+    return [func(*row) for row in rows]
+
+
+def check_table(impl, name, rows, what):
+    """Run a table of (args..., expected) rows and report every wrong row at once."""
+    got = impl.run(call_each, name, [row[:-1] for row in rows])
+    wrong = [f"{name}{tuple(row[:-1])} should be {row[-1]!r}, got {value!r}"
+             for row, value in zip(rows, got) if value != pytest.approx(row[-1])]
+    assert not wrong, f"{what}:\n" + "\n".join(wrong)
+
+
 @task("01.1")
-@pytest.mark.parametrize("jobs, model, cores, spawn, expected", [
-    (FOUR_CPU, "seq", 2, 0, 4.0),
-    (FOUR_IO, "seq", 2, 0, 4.0),
-    (MIXED, "seq", 4, 0, 9.0),
-])
-def test_sequential_adds_everything(cost, jobs, model, cores, spawn, expected):
+def test_sequential_adds_everything(cost):
     """Sequential: the makespan is the sum of every wait and every computation"""
-    got = cost.call("makespan", jobs, model, cores, spawn)
-    assert got == pytest.approx(expected), f"makespan({jobs}, {model!r}, cores={cores}) should be {expected}, got {got}"
+    check_table(cost, "makespan", [
+        (FOUR_CPU, "seq", 2, 0, 4.0),
+        (FOUR_IO, "seq", 2, 0, 4.0),
+        (MIXED, "seq", 4, 0, 9.0),
+    ], "one thread adds up every wait and every computation")
 
 
 @task("01.1")
-@pytest.mark.parametrize("jobs, cores, expected", [
-    (FOUR_CPU, 2, 4.0),     # the GIL: one computes at a time, however many cores
-    (FOUR_IO, 1, 1.0),      # waits overlap
-    (MIXED, 4, 5.0),        # [0,2] 0-2, [0,1] 2-3, [1,1] 3-4, [3,1] 4-5
-    ([[2, 1], [0, 1]], 2, 3.0),   # the CPU idles from 1 to 2 waiting for the first job
-])
-def test_gil_threads_overlap_waits_not_computation(cost, jobs, cores, expected):
+def test_gil_threads_overlap_waits_not_computation(cost):
     """GIL threads: waits overlap, but only one thread computes at a time"""
-    got = cost.call("makespan", jobs, "threads_gil", cores)
-    assert got == pytest.approx(expected), f"makespan({jobs}, 'threads_gil', cores={cores}) should be {expected}, got {got}"
+    check_table(cost, "makespan", [
+        (FOUR_CPU, "threads_gil", 2, 4.0),          # one computes at a time, however many cores
+        (FOUR_IO, "threads_gil", 1, 1.0),           # waits overlap
+        (MIXED, "threads_gil", 4, 5.0),             # [0,2] 0-2, [0,1] 2-3, [1,1] 3-4, [3,1] 4-5
+        ([[2, 1], [0, 1]], "threads_gil", 2, 3.0),  # the CPU idles from 1 to 2 waiting for the first job
+    ], "under the GIL waits overlap but computations take turns")
 
 
 @task("01.1")
-@pytest.mark.parametrize("jobs, cores, expected", [
-    (FOUR_CPU, 2, 2.0),
-    (FOUR_CPU, 4, 1.0),
-    (FOUR_CPU, 8, 1.0),
-    (MIXED, 2, 4.0),        # core A: [0,2] 0-2, [3,1] 3-4; core B: [0,1] 0-1, [1,1] 1-2
-    (FOUR_IO, 1, 1.0),
-])
-def test_free_threads_compute_in_parallel(cost, jobs, cores, expected):
+def test_free_threads_compute_in_parallel(cost):
     """Free-threaded: up to `cores` threads compute at once"""
-    got = cost.call("makespan", jobs, "threads_ft", cores)
-    assert got == pytest.approx(expected), f"makespan({jobs}, 'threads_ft', cores={cores}) should be {expected}, got {got}"
+    check_table(cost, "makespan", [
+        (FOUR_CPU, "threads_ft", 2, 2.0),
+        (FOUR_CPU, "threads_ft", 4, 1.0),
+        (FOUR_CPU, "threads_ft", 8, 1.0),
+        (MIXED, "threads_ft", 2, 4.0),    # core A: [0,2] 0-2, [3,1] 3-4; core B: [0,1] 0-1, [1,1] 1-2
+        (FOUR_IO, "threads_ft", 1, 1.0),
+    ], "without a GIL up to `cores` threads compute at once")
 
 
 @task("01.1")
-@pytest.mark.parametrize("jobs, cores, spawn, expected", [
-    (FOUR_CPU, 2, 0.0, 2.0),
-    (FOUR_CPU, 2, 0.5, 3.0),   # workers ready at 0.5 and 1.0; each runs two jobs
-    (FOUR_IO, 2, 0.0, 2.0),    # a worker's wait blocks that worker
-    ([[0, 1]], 4, 0.25, 1.25), # one job needs one worker
-    (MIXED, 2, 0.0, 5.0),      # w0: [3,1] 0-4, [0,1] 4-5; w1: [0,2] 0-2, [1,1] 2-4
-])
-def test_process_pool_pays_for_its_workers(cost, jobs, cores, spawn, expected):
+def test_process_pool_pays_for_its_workers(cost):
     """Processes: a pool of min(cores, jobs) workers, started one after another"""
-    got = cost.call("makespan", jobs, "procs", cores, spawn)
-    assert got == pytest.approx(expected), \
-        f"makespan({jobs}, 'procs', cores={cores}, spawn_cost={spawn}) should be {expected}, got {got}"
+    check_table(cost, "makespan", [
+        (FOUR_CPU, "procs", 2, 0.0, 2.0),
+        (FOUR_CPU, "procs", 2, 0.5, 3.0),    # workers ready at 0.5 and 1.0; each runs two jobs
+        (FOUR_IO, "procs", 2, 0.0, 2.0),     # a worker's wait blocks that worker
+        ([[0, 1]], "procs", 4, 0.25, 1.25),  # one job needs one worker
+        (MIXED, "procs", 2, 0.0, 5.0),       # w0: [3,1] 0-4, [0,1] 4-5; w1: [0,2] 0-2, [1,1] 2-4
+    ], "a process pool runs one job per worker at a time, after paying to start its workers")
 
 
 @task("01.1")
 def test_models_agree_where_they_must(cost):
-    """On 200 random job lists: seq >= GIL threads >= free threads, one core makes free threads
-    behave like the GIL, and enough cores make every job run at once"""
+    """On 200 random job lists: seq >= GIL >= free threads, 1 core = GIL, a core per job = longest job"""
     rng = random.Random(20261127)
     cases = [[[rng.choice([0, 0.5, 1, 2, 3]), rng.choice([0, 0.5, 1, 2])] for _ in range(rng.randint(1, 7))]
              for _ in range(200)]
@@ -102,20 +106,25 @@ def all_models(module, cases):
 @task("01.1")
 def test_empty_and_bad_input(cost):
     """No jobs take 0 s; unknown models, cores < 1 and negative times raise ValueError"""
-    for model in ("seq", "threads_gil", "threads_ft", "procs"):
-        assert cost.call("makespan", [], model, 2, 1.0) == 0, f"makespan([], {model!r}) should be 0"
+    check_table(cost, "makespan", [([], model, 2, 1.0, 0.0) for model in ("seq", "threads_gil", "threads_ft", "procs")],
+                "an empty job list takes no time")
     bad = [([[0, 1]], "green_threads", 1, 0), ([[0, 1]], "seq", 0, 0), ([[-1, 1]], "seq", 1, 0),
            ([[0, 1]], "procs", 1, -0.5)]
-    for args in bad:
-        assert cost.run(raises_value_error, *args), f"makespan{tuple(args)} should raise ValueError"
+    raised = cost.run(which_raise_value_error, bad)
+    missing = [f"makespan{tuple(args)}" for args, ok in zip(bad, raised) if not ok]
+    assert not missing, "these should raise ValueError: " + ", ".join(missing)
 
 
-def raises_value_error(module, jobs, model, cores, spawn):
-    try:
-        module.makespan(jobs, model, cores, spawn)
-    except ValueError:
-        return True
-    return False
+def which_raise_value_error(module, rows):
+    out = []
+    for jobs, model, cores, spawn in rows:
+        try:
+            module.makespan(jobs, model, cores, spawn)
+        except ValueError:
+            out.append(True)
+        else:
+            out.append(False)
+    return out
 
 
 # ---------------------------------------------------------------- 01.2 start methods
@@ -135,19 +144,17 @@ TABLE = [
 
 
 @task("01.2")
-@pytest.mark.parametrize("platform, version, expected", TABLE)
-def test_all_start_methods_table(exercise, platform, version, expected):
-    """all_start_methods() matches CPython's context.py, default first"""
-    got = exercise("start_methods").call("all_start_methods", platform, version)
-    assert got == expected, f"all_start_methods({platform!r}, {version}) should be {expected}, got {got}"
+def test_all_start_methods_table(exercise):
+    """all_start_methods() matches CPython's context.py, default first, on every platform and version"""
+    check_table(exercise("start_methods"), "all_start_methods", TABLE,
+                "all_start_methods() must list what multiprocessing.get_all_start_methods() gives there")
 
 
 @task("01.2")
-@pytest.mark.parametrize("platform, version, expected", [(p, v, e[0]) for p, v, e in TABLE])
-def test_default_start_method_table(exercise, platform, version, expected):
+def test_default_start_method_table(exercise):
     """default_start_method() is the first of all_start_methods()"""
-    got = exercise("start_methods").call("default_start_method", platform, version)
-    assert got == expected, f"default_start_method({platform!r}, {version}) should be {expected!r}, got {got!r}"
+    check_table(exercise("start_methods"), "default_start_method", [(p, v, e[0]) for p, v, e in TABLE],
+                "default_start_method() must give multiprocessing's default there")
 
 
 @task("01.2")

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,10 @@ def run_check(task_ids: list[str], course: Course | None = None, target: str = "
         "--capture=no", "-o", "timeout=0",
         *(f"--task={t.id}" for t in tasks),
     ]
+    for f in files:
+        # pytest caches test modules by basename: drop ours so each check imports the test
+        # file from this course's folder afresh (a notebook kernel checks many times).
+        sys.modules.pop(Path(f).stem, None)
     sink = io.StringIO()
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin: faster, and no surprises

@@ -1,6 +1,6 @@
 """Load course.yml, the single source of the course, and answer questions about it.
 
-The schema (course.schema.json, checked with jsonschema) owns the shape; this module adds
+The schema (course.schema.json, checked with fastjsonschema) owns the shape; this module adds
 the rules a schema cannot say (ids unique, tasks numbered after their module, prerequisites
 that come earlier, names that would shadow the standard library) and derives every path
 from a module id, so one name is used everywhere.
@@ -8,17 +8,17 @@ from a module id, so one name is used everywhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import jsonschema
+import fastjsonschema
 import yaml
 
 from .errors import CourseError
@@ -141,17 +141,12 @@ def find_root(start: Path | None = None) -> Path:
     raise CourseError(f"cannot find {MANIFEST} in {here} or above; run from the course folder")
 
 
-def _schema() -> dict[str, Any]:
+@functools.cache
+def _validator() -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema once (jsonschema's import alone takes most of a
+    # second here, which every check() from a terminal would pay).
     text = resources.files("coursekit").joinpath("course.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-def _where(path: Any) -> str:
-    """Turn a jsonschema error path like ['modules', 1, 'tasks', 0, 'id'] into modules[1].tasks[0].id."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "top level"
+    return fastjsonschema.compile(json.loads(text))
 
 
 def load_course(root: Path | None = None) -> Course:
@@ -170,29 +165,26 @@ def load_course(root: Path | None = None) -> Course:
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise CourseError(f"{path}: {where}not valid YAML ({problem})") from None
-    errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(raw),
-        key=lambda e: list(map(str, e.absolute_path)),
-    )
-    if errors:
-        e = errors[0]
-        entry = _where(e.absolute_path)
-        name = _entry_name(raw, list(e.absolute_path))
-        raise CourseError(f"{path}: {entry}{name}: {e.message}")
+    try:
+        _validator()(raw)
+    except fastjsonschema.JsonSchemaValueException as e:
+        parts = [int(p) if str(p).isdigit() else p for p in (e.path or [])[1:]]
+        message = e.message.removeprefix("data.") if e.message.startswith("data.") else e.message.replace("data", "the top level", 1)
+        raise CourseError(f"{path}: {message}{_entry_name(raw, parts)}") from None
     course = _build(root, raw)
     _check_rules(path, course)
     return course
 
 
 def _entry_name(raw: Any, path: list[Any]) -> str:
-    """' (01_processes_threads)' when the failing entry sits inside a module that has an id."""
+    """' (in module 01_processes_threads)' when the failing entry sits inside a module that has an id."""
     if len(path) >= 2 and path[0] == "modules" and isinstance(path[1], int):
         try:
             mid = raw["modules"][path[1]].get("id")
         except (AttributeError, IndexError, KeyError, TypeError):
             return ""
         if isinstance(mid, str):
-            return f" ({mid})"
+            return f" (in module {mid})"
     return ""
 
 
@@ -241,5 +233,3 @@ def _check_rules(path: Path, course: Course) -> None:
 # Installed packages that exercises import or that the harness needs; a task file of the
 # same name would be imported in their place.
 _SHADOWED = frozenset({"coursekit", "pytest", "numpy", "matplotlib", "psutil", "yaml", "greenlet", "gevent", "uvloop", "trio", "curio", "tornado"})
-
-TASK_ID = re.compile(r"^[0-9]{2}\.[0-9]+$")

@@ -4,7 +4,7 @@ Lesson 01 calls these functions from its notebook; read them alongside it.
 
 Why a fresh interpreter?  Every function that creates many units (threads,
 processes, tasks, generators) runs the work in a *new* Python process,
-``python -m coursekit.measure <what> ...``, and reads back plain numbers as
+``python -c "from coursekit.measure import main; ..."``, and reads back plain numbers as
 JSON.  The notebook kernel already has threads of its own (ipykernel runs a
 heartbeat and an I/O thread), has allocated memory for past cells, and must
 not be forked while those threads are alive.  A fresh interpreter gives clean
@@ -186,7 +186,12 @@ def _rss_vsz_kib(pid: int) -> tuple[int, int]:
 
 
 def _run_child(args: Sequence[str], *, ulimit_stack_kib: int | None = None, timeout: float = 60.0) -> Any:
-    """Run ``python -m coursekit.measure *args`` and return its JSON answer.
+    """Run ``python -c "...measure.main(args)"`` and return its JSON answer.
+
+    The child runs through ``-c`` rather than ``-m coursekit.measure`` on
+    purpose: processes started with spawn or forkserver re-import the parent's
+    ``__main__`` module by name, and that import would be timed as part of
+    every process start.  With ``-c`` there is no main module to re-import.
 
     With ``ulimit_stack_kib`` the child starts under ``ulimit -s <kib>``,
     exactly as if you had typed that in a shell first.
@@ -194,7 +199,7 @@ def _run_child(args: Sequence[str], *, ulimit_stack_kib: int | None = None, time
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
     env.pop("MPLBACKEND", None)
-    cmd = [sys.executable, "-m", "coursekit.measure", *args]
+    cmd = [sys.executable, "-c", "import sys; from coursekit.measure import main; main(sys.argv[1:])", *args]
     if ulimit_stack_kib is not None:
         shell = shutil.which("sh")
         if shell is None:
@@ -505,7 +510,7 @@ def median_per_op(
 
 
 def _noop(*_args: object) -> None:
-    """Does nothing; the target of child processes whose start-up we time."""
+    """Does nothing: the target of threads whose start-up we time, and a pool warm-up."""
 
 
 # -- creation ---------------------------------------------------------------
@@ -562,7 +567,8 @@ def _time_mp(method: str) -> Callable[[int], float]:
     def run(k: int) -> float:
         t0 = time.perf_counter()
         for _ in range(k):
-            p = ctx.Process(target=_noop)
+            # A builtin target, so the child imports nothing extra to find it.
+            p = ctx.Process(target=os.getpid)
             p.start()
             p.join()
         return time.perf_counter() - t0
@@ -592,7 +598,9 @@ def _measure_creation(repeats: int) -> list[dict[str, Any]]:
     for name, run, first, note in _creation_items():
         if name == "Process (forkserver)":
             # Starting the fork server itself is a one-time cost: pay it first.
-            mp.get_context("forkserver").Process(target=_noop).start()
+            server_warmup = mp.get_context("forkserver").Process(target=os.getpid)
+            server_warmup.start()
+            server_warmup.join()
         median, k, samples = median_per_op(run, repeats=repeats, first_batch=first)
         out.append(asdict(Timing(name, median, "unit started and finished", k, tuple(samples), note)))
     return out

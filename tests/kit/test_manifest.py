@@ -48,14 +48,14 @@ DELETE = object()
 
 
 @pytest.mark.parametrize("change, message", [
-    (mutate(["modules", 1, "id"], "1_processes"), r"modules\[1\]\.id.*does not match"),
-    (mutate(["modules", 1, "tasks", 0, "points"], "three"), r"modules\[1\]\.tasks\[0\]\.points \(01_processes_threads\)"),
-    (mutate(["modules", 0, "title"], DELETE), r"modules\[0\] \(00_start_here\).*'title' is a required property"),
+    (mutate(["modules", 1, "id"], "1_processes"), r"modules\[1\]\.id must match pattern"),
+    (mutate(["modules", 1, "tasks", 0, "points"], "three"), r"modules\[1\]\.tasks\[0\]\.points must be number \(in module 01_processes_threads\)"),
+    (mutate(["modules", 0, "title"], DELETE), r"modules\[0\] must contain \['title'\] properties \(in module 00_start_here\)"),
     (mutate(["modules", 1, "tasks", 0, "id"], "02.1"), r"task id must start with 01\."),
     (mutate(["modules", 1, "tasks", 1, "id"], "01.1"), r"used twice"),
     (mutate(["modules", 1, "tasks", 0, "file"], "selectors.py"), r"would shadow the module 'selectors'"),
     (mutate(["modules", 1, "prerequisites"], ["05_generators"]), r"prerequisite '05_generators'"),
-    (mutate(["modules", 0, "extra"], 1), r"Additional properties are not allowed"),
+    (mutate(["modules", 0, "extra"], 1), r"modules\[0\] must not contain \{'extra'\} properties"),
     (mutate(["call_timeout"], -1), r"call_timeout"),
 ])
 def test_bad_manifest_names_the_entry(tmp_path, change, message):
@@ -67,8 +67,8 @@ def test_bad_manifest_names_the_entry(tmp_path, change, message):
 
 @pytest.mark.parametrize("text, message", [
     ("modules: [\n", r"line \d+: not valid YAML"),
-    ("- just a list\n", r"top level: .* is not of type 'object'"),
-    ("", r"None is not of type 'object'"),
+    ("- just a list\n", r"the top level must be object"),
+    ("", r"the top level must be object"),
 ])
 def test_broken_yaml_is_one_line(tmp_path, text, message):
     with pytest.raises(CourseError, match=message):

@@ -1,0 +1,84 @@
+"""check(): learner-facing results, bounded time on hanging code, progress recorded."""
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coursekit.checking import load_progress, run_check
+from coursekit.manifest import load_course
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def course_copy(tmp_path):
+    for name in ("course.yml", "README.md", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for name in ("solutions", "exercises", "tests"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "kit"))
+    text = (tmp_path / "course.yml").read_text().replace("call_timeout: 10 ", "call_timeout: 1.5 ")
+    (tmp_path / "course.yml").write_text(text)
+    return load_course(tmp_path)
+
+
+def test_stub_reads_as_not_started(course_copy):
+    [result] = run_check(["00.1"], course_copy)
+    text = result.render()
+    assert not result.solved and "Not started yet" in text and 'hint("00.1")' in text
+    assert "✗" in text and "✓" not in text
+    assert load_progress(course_copy)["00.1"]["status"] == "unsolved"
+
+
+def test_solution_reads_as_solved_and_is_recorded(course_copy):
+    shutil.copy(course_copy.root / "solutions/00_start_here/warmup.py", course_copy.root / "exercises/00_start_here/warmup.py")
+    [result] = run_check(["00.1"], course_copy)
+    assert result.solved and "task 00.1 is solved" in result.render()
+    assert load_progress(course_copy)["00.1"]["status"] == "solved"
+
+
+def test_partial_solution_names_the_failing_test(course_copy):
+    path = course_copy.root / "exercises/00_start_here/warmup.py"
+    path.write_text("def split_evenly(items, n):\n    return [list(items)] + [[] for _ in range(n - 1)]\n")
+    [result] = run_check(["00.1"], course_copy)
+    text = result.render(hint=True)
+    assert 0 < result.passed < len(result.lines), text
+    assert "split_evenly([1, 2], 0) should raise ValueError" in text
+    assert "Hint: divmod" in text
+
+
+@pytest.mark.parametrize("body", [
+    "    while True:\n        pass\n",
+    "    import threading\n    lock = threading.Lock()\n    lock.acquire()\n    lock.acquire()\n",
+])
+def test_hanging_code_costs_about_one_timeout(course_copy, body):
+    path = course_copy.root / "exercises/00_start_here/warmup.py"
+    path.write_text(f"def split_evenly(items, n):\n{body}")
+    start = time.monotonic()
+    [result] = run_check(["00.1"], course_copy)
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.5 + 4, f"check took {elapsed:.1f} s"
+    text = result.render()
+    assert "timed out after 1.5 s" in text and "in split_evenly" in text
+    assert "not run: checking stopped after a test timed out" in text
+
+
+def test_exit_at_import_is_explained(course_copy):
+    (course_copy.root / "exercises/00_start_here/warmup.py").write_text("import os\nos._exit(3)\n")
+    [result] = run_check(["00.1"], course_copy)
+    assert "exited with status 3 before it returned a result" in result.render()
+
+
+def test_cli_check_exit_codes(course_copy):
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "coursekit", *args], cwd=course_copy.root, capture_output=True, text=True)
+    assert cli("check", "00.1").returncode == 1
+    solved = cli("check", "00.1", "--target", "solutions")
+    assert solved.returncode == 0 and "solved" in solved.stdout
+    bad = cli("check", "09.9")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no task or module '09.9'" in bad.stderr
+    table = cli("syllabus")
+    assert "00.1" in table.stdout and "unsolved" in table.stdout
