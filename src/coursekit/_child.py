@@ -24,6 +24,7 @@ import signal
 import struct
 import sys
 import traceback
+import types
 
 HARNESS = os.path.abspath(__file__)
 
@@ -97,6 +98,9 @@ def main(request_fd: int, result_fd: int, stack_fd: int) -> None:
             namespace = {"__name__": "__scenario__"}
             exec(compile(request["source"], f"<scenario {request['name']}>", "exec"), namespace)
             value = namespace[request["name"]](module, *request["args"], **request["kwargs"])
+            if isinstance(value, types.CoroutineType):   # an `async def` scenario runs on a fresh event loop
+                import asyncio
+                value = asyncio.run(value)
         reply = {"ok": True, "value": _plain(value)}
     except SystemExit as exc:
         reply = {"ok": False, "type": "SystemExit", "message": f"the code called sys.exit({exc.code!r})",

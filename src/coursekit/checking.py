@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator
 
 import pytest
 
@@ -26,6 +26,7 @@ from .manifest import Course, Task, load_course
 from .runner import CallFailed, CallTimeout, LearnerError, NotImplementedYet
 
 PROGRESS = Path(".coursekit") / "progress.json"
+NOT_RUN = "an earlier test of this task timed out"
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Line:
     reason: str = ""
     not_implemented: bool = False
     timed_out: bool = False
+    not_run: bool = False
 
 
 @dataclass
@@ -59,6 +61,9 @@ class TaskResult:
         for line in self.lines:
             groups.setdefault(line.name, []).append(line)
         for name, cases in groups.items():
+            if all(c.not_run for c in cases):
+                out.append(f"  · {name} (not run: {NOT_RUN})")
+                continue
             failed = [c for c in cases if not c.passed]
             count = f" ({len(cases)} cases)" if len(cases) > 1 else ""
             if not failed:
@@ -90,17 +95,20 @@ class _Collector:
     def __init__(self) -> None:
         self.lines: list[tuple[str, Line]] = []
         self.errors: list[str] = []
-        self.selected: list[tuple[str, str]] = []   # (task id, nodeid) of every test to run
+        self.stopped: set[str] = set()   # tasks with a timed-out test: their other tests are not run
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.selected = [(_task(item), item.nodeid) for item in session.items]
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # One time-out per task is enough to know, and keeps check() within about one timeout
+        # per task; other tasks still run, so their status stays true.
+        if _task(item) in self.stopped:
+            pytest.skip(NOT_RUN)
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-        outcome = yield
-        report = outcome.get_result()
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         task = _task(item)
-        if call.when == "call" or (report.failed and call.when == "setup"):
+        if call.when == "call" or (call.when == "setup" and not report.passed):
             name = _describe(item)
             if report.passed:
                 self.lines.append((task, Line(name, True)))
@@ -111,10 +119,12 @@ class _Collector:
                             timed_out=isinstance(exc, CallTimeout))
                 self.lines.append((task, line))
                 if line.timed_out:
-                    # one time-out is enough to know; keep check() within about one timeout
-                    item.session.shouldstop = "a test timed out"
+                    self.stopped.add(task)
+            elif report.skipped and _skip_reason(report) == NOT_RUN:
+                self.lines.append((task, Line(name, False, not_run=True)))
             elif report.skipped:
                 self.lines.append((task, Line(name + " (skipped: " + _skip_reason(report) + ")", True)))
+        return report
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -197,11 +207,7 @@ def run_check(task_ids: list[str], course: Course | None = None, target: str = "
     results = []
     for t in tasks:
         lines = [line for task, line in collector.lines if task == t.id]
-        result = TaskResult(t, lines, target)
-        selected = sum(1 for task, _ in collector.selected if task == t.id)
-        for _ in range(selected - len(lines)):
-            result.lines.append(Line("not run: checking stopped after a test timed out", False))
-        results.append(result)
+        results.append(TaskResult(t, lines, target))
     if target == "exercises":
         record_progress(course, results)
     return results

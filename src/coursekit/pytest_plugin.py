@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator
 
 import pytest
 
@@ -102,6 +102,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if wanted:
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
     items[:] = keep
+    if any(module_id_of(i) for i in keep):
+        target_of(config)   # a bad --target is one usage error, not an error per test
 
 
 @pytest.fixture
@@ -129,12 +131,11 @@ def launcher_of(config: pytest.Config) -> Launcher:
     return getattr(config, "_coursekit_launcher", None) or Launcher()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
-    outcome = yield
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if not item.config.getoption("--teeth") or module_id_of(item) is None or call.when != "call":
-        return
-    report = outcome.get_result()
+        return report
     if report.passed:
         report.outcome = "failed"
         report.longrepr = (f"{item.nodeid} PASSED against {item.config.getoption('--target')}: "
@@ -142,3 +143,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     elif report.failed:
         report.outcome = "passed"
         report.longrepr = None
+    return report

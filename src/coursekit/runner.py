@@ -135,7 +135,7 @@ class Impl:
     function and returns its (JSON-plain) result; tuples come back as lists.
     ``impl.run(scenario, *args)`` runs ``scenario(module, *args)`` in the child, where
     `scenario` is a self-contained module-level function of the test file (it imports what
-    it needs inside its body).
+    it needs inside its body); an ``async def`` scenario runs under ``asyncio.run``.
     Both raise a CallFailed subclass when no value comes back.
     """
 

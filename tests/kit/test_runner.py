@@ -37,6 +37,17 @@ def scenario_reads_module(module, extra):
     return module.VALUE + extra
 
 
+def test_async_scenario_runs_on_a_fresh_loop(make_module):
+    impl = make_module("m", "async def double(x):\n    return 2 * x\n")
+    assert impl.run(async_scenario, 21) == 42
+
+
+async def async_scenario(module, x):
+    import asyncio
+    await asyncio.sleep(0)
+    return await module.double(x)
+
+
 def test_non_plain_result_is_refused(make_module):
     impl = make_module("m", "class Liar:\n    def __eq__(self, other):\n        return True\n\ndef f():\n    return Liar()\n")
     with pytest.raises(LearnerError, match="cannot be sent back"):
