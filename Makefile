@@ -28,6 +28,8 @@ $(READY): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: error: Python 3.11 or newer is needed (none found; try make PYTHON=/path/to/python3.11)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# build matplotlib's font cache now, so its one-time notice never lands in a lesson's output
+	$(BIN)/python -c "import matplotlib.pyplot"
 	@touch $@
 
 check-generated: $(READY)

@@ -4,14 +4,17 @@
 """Task 01.4 (bug hunt): a process pool that breaks under spawn.
 
 sum_of_squares() shares its work out to worker processes started with the "spawn" start
-method - the default on Windows and macOS, and the safe choice anywhere. Run it: it fails.
-Read the error, find out why spawn cannot run this code, and fix it. The result must stay
-sum(x * x for x in numbers), computed in the worker processes.
+method - the default on Windows and macOS, and the safe choice anywhere. Its worker,
+square, sits at the top of this module where every process can import it... or does it?
+Run it: it fails. Read the error, find out why spawn cannot send this worker to another
+process, and fix it. The result must stay sum(x * x for x in numbers), computed in the
+worker processes.
 """
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+square = lambda x: x * x   # the worker: runs in the worker processes
 
 
 def sum_of_squares(numbers: list[int], workers: int = 2) -> int:
@@ -23,4 +26,4 @@ def sum_of_squares(numbers: list[int], workers: int = 2) -> int:
     """
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return sum(pool.map(lambda x: x * x, numbers))
+        return sum(pool.map(square, numbers, chunksize=max(1, len(numbers) // (4 * workers))))

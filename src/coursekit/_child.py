@@ -59,7 +59,10 @@ def _trimmed_traceback(exc: BaseException, folder: str) -> str:
             or os.path.abspath(f.filename).startswith(folder + os.sep)]
     if not mine:
         mine = [f for f in frames[-1:] if os.path.abspath(f.filename) != HARNESS]
-    return "".join(traceback.format_list(mine))
+    text = "".join(traceback.format_list(mine))
+    # Drop the ^^^^ lines under each source line: their layout changes between Python versions
+    # and adds nothing the line number does not say.
+    return "".join(ln for ln in text.splitlines(keepends=True) if ln.strip(" ^~\n"))
 
 
 def _plain(value):

@@ -185,6 +185,13 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)   # mkstemp makes 0600; keep the file readable as before
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,12 +3,13 @@
 Lesson 01 calls these functions from its notebook; read them alongside it.
 
 Why a fresh interpreter?  Every function that creates many units (threads,
-processes, tasks, generators) runs the work in a *new* Python process,
-``python -c "from coursekit.measure import main; ..."``, and reads back plain numbers as
-JSON.  The notebook kernel already has threads of its own (ipykernel runs a
-heartbeat and an I/O thread), has allocated memory for past cells, and must
-not be forked while those threads are alive.  A fresh interpreter gives clean
-before/after deltas and keeps the kernel unpolluted.
+processes, tasks, generators) runs the work in a *new* Python process
+(``python -c "from coursekit.measure import main; ..."``) and reads back
+plain numbers as JSON.  The notebook kernel already has threads of its own
+(ipykernel runs a heartbeat and an I/O thread), has allocated memory for
+past cells, and should not be forked while those threads are alive (section
+6 of the lesson shows why).  A fresh interpreter gives clean before/after
+deltas and keeps the kernel unpolluted.
 
 Layout of this module:
 
@@ -19,12 +20,15 @@ Layout of this module:
    ``switch_costs`` return lists of ``Timing`` (medians of repeats).
 4. A makespan experiment: ``makespan_experiment`` returns ``MakespanRun``s,
    with the start and end of every task, ready for ``plotting.timeline``.
-5. The command line used by the functions above (``main``).
+5. Two demo helpers (``append_and_report``, ``strace_clone_flags``) and the
+   command line the functions above run in their child interpreter (``main``).
 
-Linux is the reference platform.  Elsewhere, memory falls back to ``ps``
-(resident and virtual size only), measurements that need ``os.fork`` are
-skipped with a note, and the ``/proc`` readers raise ``LinuxOnlyError`` with
-a message that says what is missing.
+Linux is the reference platform.  On macOS and the BSDs, memory falls back
+to ``ps`` (resident and virtual size only; no private memory for child
+processes), CPU pinning is skipped, and the ``/proc`` readers raise
+``LinuxOnlyError`` with a message that says what is missing.  On Windows,
+measurements that need ``os.fork`` are left out and the memory ones raise
+``LinuxOnlyError``.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import gc
 import json
 import os
 import queue
+import re
 import shutil
 import statistics
 import subprocess
@@ -172,6 +177,9 @@ def kernel_limits() -> dict[str, int | None]:
 
 def _rss_vsz_kib(pid: int) -> tuple[int, int]:
     """(resident, virtual) size of a process in KiB; ``/proc`` on Linux, ``ps`` elsewhere."""
+    if sys.platform == "win32":
+        raise LinuxOnlyError("memory per unit needs /proc (Linux) or the ps program (macOS, BSD); "
+                             "Windows has neither. Run this lesson on Linux, e.g. in WSL or a container.")
     if IS_LINUX:
         return proc_status_kib("VmRSS", pid), proc_status_kib("VmSize", pid)
     out = subprocess.run(
@@ -198,7 +206,6 @@ def _run_child(args: Sequence[str], *, ulimit_stack_kib: int | None = None, time
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
-    env.pop("MPLBACKEND", None)
     cmd = [sys.executable, "-c", "import sys; from coursekit.measure import main; main(sys.argv[1:])", *args]
     if ulimit_stack_kib is not None:
         shell = shutil.which("sh")
@@ -562,7 +569,7 @@ def _time_fork(k: int) -> float:
 def _time_mp(method: str) -> Callable[[int], float]:
     import multiprocessing as mp
 
-    ctx = mp.get_context(method)
+    ctx: Any = mp.get_context(method)  # typeshed's BaseContext lacks .Process
 
     def run(k: int) -> float:
         t0 = time.perf_counter()
@@ -586,7 +593,8 @@ def _creation_items() -> list[tuple[str, Callable[[int], float], int, str]]:
     ]
     if HAS_FORK:
         items.append(("os.fork", _time_fork, 2, ""))
-    for method in mp.get_all_start_methods():
+    order = ["fork", "forkserver", "spawn"]  # cheapest first, as a rule
+    for method in sorted(mp.get_all_start_methods(), key=lambda m: order.index(m) if m in order else len(order)):
         items.append((f"Process ({method})", _time_mp(method), 1, ""))
     return items
 
@@ -747,10 +755,13 @@ def _measure_switch(repeats: int) -> list[dict[str, Any]]:
     items: list[tuple[str, Callable[[int], float], str]] = [
         ("generator send", _pingpong_generator, ""),
         ("asyncio tasks (Queue)", _pingpong_asyncio, ""),
-        ("threads (SimpleQueue)", _pingpong_threads_queue, ""),
     ]
     one_cpu = _one_cpu()
-    if one_cpu is not None:
+    if one_cpu is None:
+        items.append(("threads (SimpleQueue)", _pingpong_threads_queue, "the kernel places the threads"))
+    else:
+        items.append(("threads (SimpleQueue, 1 CPU)", _pinned(_pingpong_threads_queue, one_cpu),
+                      "both threads pinned to one CPU"))
         items.append(("threads (pipe, 1 CPU)", _pinned(threads_pipe, one_cpu), "both threads pinned to one CPU"))
         if HAS_FORK:
             items.append(("processes (pipe, 1 CPU)", _pinned(processes_pipe, one_cpu),
@@ -772,10 +783,11 @@ def switch_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
     Measured: ``generator.send`` (no scheduler at all), two asyncio tasks
     through ``asyncio.Queue`` (the event loop decides), two threads through
     ``queue.SimpleQueue``, and two threads or two processes bouncing one
-    byte through a pair of pipes (the kernel decides).  The pipe ping-pongs
-    run twice: pinned to one CPU (Linux only), so that only the switch is
-    timed, and unpinned, where waking a partner on *another* CPU may cost
-    more than the switch itself.
+    byte through a pair of pipes (the kernel decides).  Thread and process
+    pairs run pinned to one CPU where the platform allows it (Linux), so
+    that only the switch is timed; the pipe pairs run a second time
+    unpinned, where waking a partner on *another* CPU may cost more than
+    the switch itself.
     """
     return [Timing(**{**d, "samples": tuple(d["samples"])})
             for d in _run_child(["switch", "--repeats", str(repeats)], timeout=timeout)]
@@ -940,13 +952,8 @@ def strace_clone_flags(code: str, timeout: float = 20.0) -> list[str]:
         raise RuntimeError("strace is not installed (apt-get install strace), so the clone calls cannot be shown")
     done = subprocess.run([strace, "-f", "-e", "trace=clone,clone3", sys.executable, "-c", code],
                           capture_output=True, text=True, timeout=timeout)
-    flags = []
-    for line in done.stderr.splitlines():
-        start = line.find("flags=")
-        if start != -1 and ("clone(" in line or "clone3(" in line):
-            rest = line[start + len("flags="):]
-            flags.append(rest.split(",")[0].strip())
-    return flags
+    # strace may print "Process N attached" in the middle of a line, so match the flags exactly.
+    return re.findall(r"clone3?\(.*?flags=([A-Z0-9_|]+)", done.stderr)
 
 
 # ---------------------------------------------------------------------------

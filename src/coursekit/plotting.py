@@ -27,6 +27,7 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 
 import matplotlib as mpl
+from cycler import cycler  # installed with matplotlib
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.patches import Patch
@@ -68,7 +69,7 @@ def use_house_style() -> None:
             "ytick.labelsize": 9,
             "legend.fontsize": 9,
             "legend.frameon": False,
-            "axes.prop_cycle": mpl.cycler(color=list(PALETTE)),
+            "axes.prop_cycle": cycler(color=list(PALETTE)),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
@@ -122,8 +123,8 @@ def bar_compare(
 
     Use it for "how much does each thing cost" comparisons.  With
     ``log=True`` the value axis is logarithmic, so a 30 ns bar and a 50 ms
-    bar are both visible; values that are zero, negative or NaN cannot be
-    drawn on a log axis, so they get a stub bar and their text says so.
+    bar are both visible; values that are zero or negative cannot be drawn
+    on a log axis, so they get a faint hatched stub and their text says so.
 
     Example::
 
@@ -143,16 +144,22 @@ def bar_compare(
     if len(labels) != len(values):
         raise ValueError("labels and values must have the same length")
     colors = list(colors) if colors is not None else [PALETTE[i % len(PALETTE)] for i in range(len(values))]
-    drawable = [v for v in values if v > 0 and not math.isnan(v)]
-    floor = min(drawable) / 3 if (log and drawable) else 0.0
-    heights = [v if (v > 0 and not math.isnan(v)) or not log else floor for v in values]
-    heights = [0.0 if math.isnan(h) else h for h in heights]
+    drawable = [v for v in values if v > 0]  # NaN > 0 is False, so NaN is left out too
+    floor = min(drawable, default=1.0) / 3 if log else 0.0
+
+    def height(value: float) -> float:
+        if math.isnan(value):
+            return floor  # drawn invisible below; its text says "n/a"
+        return value if (value > 0 or not log) else floor
+
+    heights = [height(v) for v in values]
     positions = list(range(len(values)))
 
     if horizontal:
         bars = ax.barh(positions, heights, color=colors)
         ax.set_yticks(positions, labels)
-        ax.invert_yaxis()  # first label on top
+        if not ax.yaxis_inverted():  # first label on top (axes sharing y are inverted only once)
+            ax.invert_yaxis()
         ax.grid(axis="y", visible=False)
         if log:
             ax.set_xscale("log")
@@ -165,10 +172,15 @@ def bar_compare(
             ax.set_yscale("log")
         ax.set_ylabel(unit)
 
-    for bar, value, height in zip(bars, values, heights):
+    for bar, value in zip(bars, values):
         text = format_quantity(value, unit)
-        if log and not (value > 0):
-            text += " (not drawable on log axis)" if not math.isnan(value) else ""
+        if math.isnan(value):
+            bar.set_visible(False)
+        elif log and value <= 0:
+            # A stub, not a measurement: draw it faint and hatched, and say so.
+            bar.set_alpha(0.3)
+            bar.set_hatch("///")
+            text += " (not drawn to scale)"
         if horizontal:
             xy = (bar.get_x() + bar.get_width(), bar.get_y() + bar.get_height() / 2)
             ax.annotate(" " + text, xy, va="center", ha="left", fontsize=8)
@@ -228,7 +240,7 @@ def grouped_bars(
     if log:
         ax.set_yscale("log")
     ax.set_ylabel(unit)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title:
         ax.set_title(title)
 

@@ -85,3 +85,13 @@ def test_missing_solution_file_is_a_one_line_error(tmp_path):
     result = _cli(root, "build")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "warmup.py: missing" in result.stderr
+
+
+def test_written_files_keep_ordinary_permissions(tmp_path):
+    from coursekit.build import write_atomic
+    new = tmp_path / "new.txt"
+    write_atomic(new, "x")
+    assert new.stat().st_mode & 0o644 == 0o644
+    new.chmod(0o640)
+    write_atomic(new, "y")
+    assert new.stat().st_mode & 0o777 == 0o640 and new.read_text() == "y"
