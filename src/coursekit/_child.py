@@ -42,7 +42,7 @@ def _send(fd: int, message: dict) -> None:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 1 << 16)
         if not chunk:
@@ -98,7 +98,7 @@ def main(request_fd: int, result_fd: int, stack_fd: int) -> None:
                                      "did you rename or delete it?") from None
             value = func(*request["args"], **request["kwargs"])
         else:
-            namespace = {"__name__": "__scenario__"}
+            namespace: dict = {"__name__": "__scenario__"}
             exec(compile(request["source"], f"<scenario {request['name']}>", "exec"), namespace)
             value = namespace[request["name"]](module, *request["args"], **request["kwargs"])
             if isinstance(value, types.CoroutineType):   # an `async def` scenario runs on a fresh event loop

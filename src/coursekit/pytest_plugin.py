@@ -126,9 +126,13 @@ def exercise(request: pytest.FixtureRequest) -> Callable[[str], Impl]:
     return load
 
 
+LAUNCHER = pytest.StashKey[Launcher]()
+
+
 def launcher_of(config: pytest.Config) -> Launcher:
-    """The launcher tests use; the grader replaces it through this hook point."""
-    return getattr(config, "_coursekit_launcher", None) or Launcher()
+    """The launcher every Impl uses. A grader puts its sandbox around the code under test by
+    storing its own Launcher in ``config.stash[LAUNCHER]`` before the tests run."""
+    return config.stash.get(LAUNCHER, None) or Launcher()
 
 
 @pytest.hookimpl(wrapper=True)
