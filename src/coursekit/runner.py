@@ -353,6 +353,22 @@ def _kill(proc: subprocess.Popen[bytes], tree: _Tree) -> None:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:  # pragma: no cover - a process in uninterruptible sleep
         pass
+    # SIGKILL is delivered asynchronously: wait until every descendant is dead (a zombie
+    # counts: it runs nothing, and whoever inherited it reaps it), so that "nothing survives
+    # a call" holds when the call returns.
+    deadline = time.monotonic() + 5
+    alive = list(tree.seen.values())
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _running(p)]
+        if alive:
+            time.sleep(0.005)
+
+
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _text(data: bytes | bytearray) -> str:
