@@ -11,8 +11,6 @@ Lib/multiprocessing/context.py (DefaultContext.get_all_start_methods and the cho
 _default_context) of each CPython version.
 """
 
-import re
-
 
 def all_start_methods(platform: str, version: tuple[int, int]) -> list[str]:
     """Return what multiprocessing.get_all_start_methods() returns on `platform` (a value of

@@ -1,5 +1,6 @@
 """Fixtures for the support package's own tests."""
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -19,3 +20,16 @@ def make_module(tmp_path: Path):
         return Impl(folder, name, timeout=timeout)
 
     return make
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def course_root(tmp_path: Path) -> Path:
+    """A copy of the course (manifest, README, solutions, exercises, graded tests) to change freely."""
+    for name in ("course.yml", "README.md", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for name in ("solutions", "exercises", "tests"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "kit"))
+    return tmp_path

@@ -1,6 +1,5 @@
 """exercises/ generated from solutions/: regions, stubs, errors, and the stale check."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ import pytest
 from coursekit.build import stub_source
 from coursekit.errors import CourseError
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_region_becomes_not_implemented():
@@ -48,20 +46,12 @@ def test_two_tasks_need_explicit_ids():
         stub_source("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "s.py", ["01.1", "01.2"])
 
 
-def _copy_course(tmp_path: Path) -> Path:
-    for name in ("course.yml", "README.md", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for name in ("solutions", "exercises", "tests"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return tmp_path
-
-
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "coursekit", *args], cwd=root, capture_output=True, text=True)
 
 
-def test_check_fails_after_a_solution_changes_outside_its_regions(tmp_path):
-    root = _copy_course(tmp_path)
+def test_check_fails_after_a_solution_changes_outside_its_regions(course_root):
+    root = course_root
     assert _cli(root, "build", "--check").returncode == 0
     path = root / "solutions/01_processes_threads/cost_model.py"
     path.write_text(path.read_text().replace("MODELS = (", "MODELS = (  # changed\n    "))
@@ -72,15 +62,15 @@ def test_check_fails_after_a_solution_changes_outside_its_regions(tmp_path):
     assert _cli(root, "build", "--check").returncode == 0
 
 
-def test_check_reports_stray_exercise_files(tmp_path):
-    root = _copy_course(tmp_path)
+def test_check_reports_stray_exercise_files(course_root):
+    root = course_root
     (root / "exercises/01_processes_threads/extra.py").write_text("x = 1\n")
     result = _cli(root, "build", "--check")
     assert result.returncode == 1 and "extra.py" in result.stderr
 
 
-def test_missing_solution_file_is_a_one_line_error(tmp_path):
-    root = _copy_course(tmp_path)
+def test_missing_solution_file_is_a_one_line_error(course_root):
+    root = course_root
     (root / "solutions/00_start_here/warmup.py").unlink()
     result = _cli(root, "build")
     assert result.returncode == 2

@@ -1,7 +1,6 @@
 """course.yml: validated by a schema plus the rules a schema cannot say; errors are one line."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
