@@ -37,6 +37,7 @@ class Line:
     not_implemented: bool = False
     timed_out: bool = False
     not_run: bool = False
+    skipped: str = ""       # why pytest skipped it (a version gate): neither passed nor failed
 
 
 @dataclass
@@ -46,12 +47,17 @@ class TaskResult:
     target: str = "exercises"
 
     @property
+    def counted(self) -> list[Line]:
+        """The tests that ran or should have: skipped ones count neither way."""
+        return [line for line in self.lines if not line.skipped]
+
+    @property
     def passed(self) -> int:
-        return sum(line.passed for line in self.lines)
+        return sum(line.passed for line in self.counted)
 
     @property
     def solved(self) -> bool:
-        return bool(self.lines) and all(line.passed for line in self.lines)
+        return bool(self.counted) and all(line.passed for line in self.counted)
 
     def render(self, hint: bool = False) -> str:
         """One line per test (parametrized cases of one test grouped), then what to do next."""
@@ -64,6 +70,10 @@ class TaskResult:
             if all(c.not_run for c in cases):
                 out.append(f"  · {name} (not run: {NOT_RUN})")
                 continue
+            if all(c.skipped for c in cases):
+                out.append(f"  · {name} (skipped: {cases[0].skipped})")
+                continue
+            cases = [c for c in cases if not c.skipped]
             failed = [c for c in cases if not c.passed]
             count = f" ({len(cases)} cases)" if len(cases) > 1 else ""
             if not failed:
@@ -74,13 +84,14 @@ class TaskResult:
             out.append(f"  ✗ {name}{count}")
             if failed[0].reason:
                 out += ["      " + r for r in failed[0].reason.splitlines()]
-        total = len(self.lines)
+        total = len(self.counted)
         path = f"{self.target}/{t.module_id}/{t.file}"
         if not total:
             out.append("  (no tests ran)")
         elif self.solved:
-            out.append(f"  All {total} tests pass: task {t.id} is solved.")
-        elif self.passed == 0 and all(line.not_implemented for line in self.lines):
+            every = f"All {total} tests pass" if total > 1 else "The test passes"
+            out.append(f"  {every}: task {t.id} is solved.")
+        elif self.passed == 0 and all(line.not_implemented for line in self.counted):
             out.append(f"  Not started yet: write your code in {path}, save it, and check again.")
         else:
             out.append(f"  {self.passed} of {total} tests pass. Edit {path}, save, and check again.")
@@ -123,7 +134,7 @@ class _Collector:
             elif report.skipped and _skip_reason(report) == NOT_RUN:
                 self.lines.append((task, Line(name, False, not_run=True)))
             elif report.skipped:
-                self.lines.append((task, Line(name + " (skipped: " + _skip_reason(report) + ")", True)))
+                self.lines.append((task, Line(name, False, skipped=_skip_reason(report))))
         return report
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -218,7 +229,7 @@ def record_progress(course: Course, results: list[TaskResult]) -> None:
     data = load_progress(course)
     for r in results:
         data[r.task.id] = {"status": "solved" if r.solved else "unsolved", "passed": r.passed,
-                           "total": len(r.lines), "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                           "total": len(r.counted), "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
         write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
     except OSError:

@@ -90,3 +90,12 @@ def test_cli_check_exit_codes(course_copy):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no task or module '09.9'" in bad.stderr
     table = cli("syllabus")
     assert "00.1" in table.stdout and "unsolved" in table.stdout
+
+
+def test_a_skipped_test_counts_neither_way(course_copy):
+    from coursekit.checking import Line, TaskResult
+    task = course_copy.task("00.1")
+    only_skipped = TaskResult(task, [Line("needs 3.14", False, skipped="Python 3.14 only")])
+    assert not only_skipped.solved and "· needs 3.14 (skipped: Python 3.14 only)" in only_skipped.render()
+    mixed = TaskResult(task, [Line("works", True), Line("needs 3.14", False, skipped="Python 3.14 only")])
+    assert mixed.solved and "The test passes: task 00.1 is solved." in mixed.render()
