@@ -58,6 +58,9 @@ notebooks: $(READY)    ## re-run every notebook top to bottom and store its outp
 	$(BIN)/python -m coursekit.notebooks notebooks/*.ipynb
 
 # What the course needs directly; `make lock` pins them and everything they pull in.
+# Run it with the OLDEST Python the course supports (make lock PYTHON=python3.11, ideally a
+# 3.11.0-3.11.4 such as Debian 12's): pip then picks releases every supported Python can
+# install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
           nbformat nbclient ipykernel psutil
 lock:
