@@ -228,13 +228,18 @@ def grouped_bars(
         bars = ax.bar(offsets, series[name], width=width * 0.95, label=name, color=PALETTE[i % len(PALETTE)])
         if annotate:
             for bar, value in zip(bars, series[name]):
+                # upright labels: side-by-side bars are too narrow for horizontal ones
                 ax.annotate(
                     format_quantity(value, unit),
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    xytext=(0, 2),
+                    textcoords="offset points",
                     ha="center",
                     va="bottom",
+                    rotation=90,
                     fontsize=7,
                 )
+        ax.margins(y=0.18)   # room above the tallest bar for its label
     ax.set_xticks(range(len(groups)), groups)
     ax.grid(axis="x", visible=False)
     if log:
