@@ -7,6 +7,7 @@ General layout:
   pytest_plugin.py  --target, task markers, the `exercise` fixture, the teeth check
   checking.py       check() and hint() for learners
   cli.py            python -m coursekit ...
+  testing.py        table and error checks for graded tests
   plotting.py       the house style for plots
   measure.py        measuring helpers used by the lessons
 

@@ -263,7 +263,16 @@ def check(what: str, hint: bool = False, target: str = "exercises") -> None:
     except CourseError as exc:
         print(f"check: {exc}")
         return
-    print("\n\n".join(r.render(hint) for r in results))
+    print(render_all(results, hint))
+
+
+def render_all(results: list[TaskResult], hint: bool = False) -> str:
+    """What check() and `coursekit check` print: one block per task."""
+    return "\n\n".join(r.render(hint) for r in results)
+
+
+def hint_text(task: Task) -> str:
+    return f"{task.id} {task.title}\nHint: {task.hint}"
 
 
 def hint(task_id: str) -> None:
@@ -273,4 +282,4 @@ def hint(task_id: str) -> None:
     except CourseError as exc:
         print(f"hint: {exc}")
         return
-    print(f"{task.id} {task.title}\nHint: {task.hint}")
+    print(hint_text(task))

@@ -59,13 +59,13 @@ def _run(args: argparse.Namespace) -> int:
             print(syllabus_table(course))
         return 0
     if args.command == "check":
-        from .checking import resolve, run_check
+        from .checking import render_all, resolve, run_check
         results = run_check(resolve(course, args.what), course, args.target)
-        print("\n\n".join(r.render(args.hint) for r in results))
+        print(render_all(results, args.hint))
         return 0 if all(r.solved for r in results) else 1
     if args.command == "hint":
-        t = course.task(args.task)
-        print(f"{t.id} {t.title}\nHint: {t.hint}")
+        from .checking import hint_text
+        print(hint_text(course.task(args.task)))
         return 0
     if args.command == "build":
         from .build import build, stale

@@ -68,10 +68,6 @@ class Module:
         """The task files of this module, in first-use order, without repeats."""
         return tuple(dict.fromkeys(t.file for t in self.tasks))
 
-    @property
-    def points(self) -> float:
-        return sum(t.points for t in self.tasks)
-
 
 @dataclass(frozen=True)
 class Course:

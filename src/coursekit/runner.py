@@ -61,9 +61,7 @@ class CallFailed(AssertionError):
     learner. Subclasses say why, so tests and check() can tell the cases apart."""
 
     def __init__(self, message: str, *, output: str = "", detail: str = "") -> None:
-        self.summary = message
         self.output = output
-        self.detail = detail
         parts = [message]
         if detail:
             parts.append(detail.rstrip())
@@ -76,7 +74,6 @@ class LearnerError(CallFailed):
     """The learner's code raised an exception (the child's traceback is in `detail`)."""
 
     def __init__(self, exc_type: str, exc_message: str, tb: str, output: str) -> None:
-        self.exc_type = exc_type
         self.exc_message = exc_message
         where = f"Traceback (most recent call last):\n{tb.rstrip()}" if tb.strip() else ""
         super().__init__(f"{exc_type}: {exc_message}" if exc_message else exc_type, output=output, detail=where)
