@@ -41,7 +41,7 @@ def test_partial_solution_names_the_failing_test(course_copy):
     [result] = run_check(["00.1"], course_copy)
     text = result.render(hint=True)
     assert 0 < result.passed < len(result.lines), text
-    assert "split_evenly([1, 2], 0) should raise ValueError" in text
+    assert "these should raise ValueError: split_evenly([1, 2], 0), split_evenly([1, 2], -2)" in text
     assert "Hint: divmod" in text
 
 
