@@ -13,12 +13,12 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval check-generated clean
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools
 
 lab: $(READY)
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
-test: $(READY) check-generated kit graded teeth nbval
+test: $(READY) sandbox-tools freethreaded check-generated kit graded teeth redteam nbval
 	@echo "make test: every check passed"
 
 venv: $(READY)
@@ -38,6 +38,18 @@ check-generated: $(READY)
 
 kit: $(READY)          ## the support package's own tests and the course's meta checks
 	$(BIN)/pytest -q tests/kit
+
+redteam: $(READY)      ## hostile submissions graded in the sandbox: each attack must fail, and only it
+	$(BIN)/pytest -q tests/redteam
+
+# bubblewrap, the grader's sandbox. Installed with apt when we are root on Debian/Ubuntu;
+# otherwise the grader falls back to process groups and resource limits and says so.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (the grader's sandbox)"; \
+	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; \
+	  else echo "make: note: bubblewrap is not installed (sudo apt-get install bubblewrap); the grader will run without its sandbox"; fi; }
 
 graded: $(READY)       ## every task's tests against solutions/: all must pass
 	$(BIN)/pytest -q tests/test_[0-9]*.py --target=solutions
@@ -71,6 +83,12 @@ lock:
 	  $(VENV)-lock/bin/python -m pip freeze --exclude-editable; \
 	  echo "# the course's support package, from this checkout"; echo "-e ."; } > requirements.txt
 	rm -rf $(VENV)-lock
+
+# Free-threaded CPython 3.13 ("3.13t", no GIL) for lesson 02, built offline from Debian's source
+# package into ~/.cache/coursekit (COURSEKIT_CACHE overrides), plus its Jupyter kernel "python3.13t"
+# in .venv. First run: 3-4 minutes on 2 cores; then instant. See scripts/freethreaded.sh.
+freethreaded: $(READY)
+	$(SHELL) scripts/freethreaded.sh
 
 clean:
 	rm -rf $(VENV) .coursekit .pytest_cache

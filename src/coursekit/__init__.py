@@ -9,7 +9,18 @@ General layout:
   cli.py            python -m coursekit ...
   testing.py        table and error checks for graded tests
   plotting.py       the house style for plots
-  measure.py        measuring helpers used by the lessons
+  measure.py        measuring helpers used by the lessons (gil_lab.py, gilsim.py: lesson 02's)
+  freethreaded.py   find and run the free-threaded CPython that `make freethreaded` builds
+
+The grader (python -m coursekit grade):
+  grader.py         the command: submissions scheduled on forked workers, time bounds, summary
+  submissions.py    finding, checking and copying submissions (folders and zips)
+  grading.py        one submission's tests, run with its sandbox's launcher
+  sandbox.py        bubblewrap around a warm template process (design essay at its top)
+  _template.py      the template: forks a clean child per call inside the sandbox
+  _child.py         the harness run in every child (stdlib only)
+  reports.py        results.json (Gradescope), feedback.md, grades.csv, JUnit XML
+  bundle.py         the Gradescope autograder zip
 
 In a notebook::
 

@@ -28,16 +28,25 @@ import types
 
 HARNESS = os.path.abspath(__file__)
 
+# The harness's own references, taken before any learner code runs: code that patches
+# json.dumps or os.write to rewrite its own reply patches names the harness no longer uses.
+# (The code under test owns this process, so what a scenario *observes* inside it is only
+# as honest as that code; verdicts are still reached in the parent, on plain data.)
+_dumps = json.JSONEncoder(allow_nan=True).encode
+_write = os.write
+_pack = struct.pack
+_exit = os._exit
+
 
 def _send(fd: int, message: dict) -> None:
     try:
-        data = json.dumps(message, allow_nan=True).encode("utf-8")
+        data = _dumps(message).encode("utf-8", "surrogatepass")
     except (TypeError, ValueError) as exc:
-        data = json.dumps({"ok": False, "type": "ResultNotPlainData", "message": str(exc), "traceback": ""}).encode()
-    os.write(fd, struct.pack(">Q", len(data)))
+        data = _dumps({"ok": False, "type": "ResultNotPlainData", "message": str(exc), "traceback": ""}).encode()
+    _write(fd, _pack(">Q", len(data)))
     view = memoryview(data)
     while view:
-        n = os.write(fd, view)
+        n = _write(fd, view)
         view = view[n:]
 
 
@@ -117,7 +126,7 @@ def main(request_fd: int, result_fd: int, stack_fd: int) -> None:
     except Exception:
         pass
     _send(result_fd, reply)
-    os._exit(0)
+    _exit(0)
 
 
 if __name__ == "__main__":

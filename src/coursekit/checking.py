@@ -118,24 +118,30 @@ class _Collector:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]
                                   ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        task = _task(item)
-        if call.when == "call" or (call.when == "setup" and not report.passed):
-            name = _describe(item)
-            if report.passed:
-                self.lines.append((task, Line(name, True)))
-            elif report.failed:
-                exc = call.excinfo.value if call.excinfo else None
-                line = Line(name, False, _reason(exc, report),
-                            not_implemented=isinstance(exc, NotImplementedYet),
-                            timed_out=isinstance(exc, CallTimeout))
-                self.lines.append((task, line))
-                if line.timed_out:
-                    self.stopped.add(task)
-            elif report.skipped and _skip_reason(report) == NOT_RUN:
-                self.lines.append((task, Line(name, False, not_run=True)))
-            elif report.skipped:
-                self.lines.append((task, Line(name, False, skipped=_skip_reason(report))))
+        self.record(item, call, report)
         return report
+
+    def record(self, item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport) -> Line | None:
+        """Keep the outcome of a test's call (or of a setup that failed or skipped it)."""
+        if not (call.when == "call" or (call.when == "setup" and not report.passed)):
+            return None
+        task = _task(item)
+        name = _describe(item)
+        if report.passed:
+            line = Line(name, True)
+        elif report.failed:
+            exc = call.excinfo.value if call.excinfo else None
+            line = Line(name, False, _reason(exc, report),
+                        not_implemented=isinstance(exc, NotImplementedYet),
+                        timed_out=isinstance(exc, CallTimeout))
+            if line.timed_out:
+                self.stopped.add(task)
+        elif _skip_reason(report) == NOT_RUN:
+            line = Line(name, False, not_run=True)
+        else:
+            line = Line(name, False, skipped=_skip_reason(report))
+        self.lines.append((task, line))
+        return line
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

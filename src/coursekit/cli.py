@@ -5,6 +5,8 @@
   hint TASK                show a task's hint
   build [--check]          generate exercises/ from solutions/ (authors)
   readme [--check]         regenerate the README's lesson table (authors)
+  grade SUBMISSION... --out DIR   grade submissions in sandboxes (instructors)
+  gradescope-bundle --out ZIP     build the Gradescope autograder zip (instructors)
 
 Bad input ends with one line on stderr and exit status 2; a check that finds failing tests
 exits 1.
@@ -35,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--check", action="store_true", help="only report files that are out of date (exit 1 if any)")
     r = sub.add_parser("readme", help="regenerate the lesson table in README.md")
     r.add_argument("--check", action="store_true", help="only report whether it is out of date (exit 1 if so)")
+    from .grader import add_arguments
+    add_arguments(sub.add_parser("grade", help="grade submissions in sandboxes, in parallel (instructors)",
+                                 description="Grade submissions: Gradescope results.json and feedback.md per "
+                                 "submission, grades.csv for all. Exit 0 when grading completed, 2 if an input "
+                                 "was unusable (the others are still graded)."))
+    from .bundle import add_arguments as add_bundle_arguments
+    add_bundle_arguments(sub.add_parser("gradescope-bundle", help="build the Gradescope autograder zip (instructors)",
+                                        description="Build the Gradescope autograder zip of this course."))
     return p
 
 
@@ -89,6 +99,12 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         print("README.md's lesson table is up to date" if ok else "rewrote README.md's lesson table")
         return 0
+    if args.command == "grade":
+        from .grader import run
+        return run(args)
+    if args.command == "gradescope-bundle":
+        from .bundle import run as bundle_run
+        return bundle_run(args, course)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the above
 
 

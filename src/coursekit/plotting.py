@@ -304,3 +304,41 @@ def timeline(
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title:
         ax.set_title(title)
+
+
+def mark_events(
+    ax: Axes,
+    marks: Sequence[tuple[Hashable, float]],
+    lane_order: Sequence[Hashable],
+    *,
+    label: str | None = None,
+    marker: str = "v",
+    color: str = "#000000",
+    size: float = 40.0,
+) -> None:
+    """Put a marker on a ``timeline`` axes at each ``(lane, time)`` in ``marks``.
+
+    Use it to show instants on top of spans: the moment a waiting thread asks
+    for the GIL, a request arrives, a timer fires.  ``lane_order`` must be
+    the lanes in the order ``timeline`` drew them (row 0 on top); marks on
+    unknown lanes are skipped.  With ``label``, the markers get a legend entry
+    (the legend is redrawn, keeping ``timeline``'s entries).
+
+    Example::
+
+        timeline(ax, spans, lane_order=["A", "B"])
+        mark_events(ax, [("B", 5.0)], ["A", "B"], label="drop request")
+    """
+    row = {lane: i for i, lane in enumerate(lane_order)}
+    points = [(t, row[lane]) for lane, t in marks if lane in row]
+    if points:   # in the middle of the lane, outlined so it shows on any span colour
+        ax.scatter([p[0] for p in points], [p[1] for p in points], marker=marker, s=size,
+                   color=color, edgecolors="white", linewidths=0.8, zorder=3, label=label)
+    if label and points:
+        handles, labels = ax.get_legend_handles_labels()
+        old = ax.get_legend()
+        if old is not None:   # keep the span patches timeline() put in its legend
+            kept = [(h, t.get_text()) for h, t in zip(old.legend_handles, old.get_texts()) if h is not None]
+            handles = [h for h, _ in kept] + [h for h, lab in zip(handles, labels) if lab == label]
+            labels = [text for _, text in kept] + [label]
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -66,8 +66,14 @@ def target_of(config: pytest.Config) -> Path:
 
 
 def module_id_of(item: pytest.Item) -> str | None:
+    """The module a graded test file belongs to: ``test_<module id>.py``, or for an
+    instructor's extra tests ``test_<module id>_<anything>.py``."""
     match = GRADED_FILE.match(item.path.name)
-    return match.group(1) if match else None
+    if not match:
+        return None
+    stem = match.group(1)
+    ids = [m.id for m in course_of(item.config).modules]
+    return max((i for i in ids if stem == i or stem.startswith(i + "_")), key=len, default=stem)
 
 
 def task_of(item: pytest.Item) -> str | None:

@@ -22,9 +22,10 @@ Design
 4. Fresh state per call. One process per call means a crash, a leaked thread or a global
    mutated by one call cannot change the next; the learner's latest saved file is what runs.
 
-5. One place for the boundary. ``Launcher`` is the only code that starts a child. The grader
-   puts its sandbox (bubblewrap, resource limits) around it by passing another launcher;
-   tests and ``check()`` do not change.
+5. One place for the boundary. ``Launcher`` is the only code that starts a child, and the
+   rest of the runner sees the child only through ``Child`` (poll, wait, dump stacks, kill
+   with descendants). The grader's ``SandboxLauncher`` (sandbox.py) returns children forked
+   by a warm template inside bubblewrap; tests and ``check()`` do not change.
 
 Rejected designs: importing the learner's module in-process with a timeout thread (a thread
 cannot be killed, and the oracle shares its memory with the learner); pickling results
@@ -51,6 +52,7 @@ from typing import Any, Callable, Sequence
 import psutil
 
 CHILD = Path(__file__).with_name("_child.py")
+TEMPLATE = Path(__file__).with_name("_template.py")
 OUTPUT_CAP = 64 * 1024          # bytes of the learner's stdout/stderr kept for messages
 RESULT_CAP = 16 * 1024 * 1024   # a bigger reply is refused
 STACK_WAIT = 1.0                # seconds to wait for faulthandler's dump after SIGUSR1
@@ -91,6 +93,67 @@ class ChildDied(CallFailed):
     """The child exited or was killed before it replied (os._exit at import, a crash...)."""
 
 
+class Child:
+    """One running child, as the runner sees it: the parent reads its output from `out_fd`,
+    can ask it for its stacks, and kills it with everything it started. `Launcher.start`
+    returns one; the grader's sandbox returns its own kind (a child forked by a template
+    process inside bubblewrap)."""
+
+    pid: int
+    out_fd: int
+    why: str = ""   # set when the launcher itself stopped the child (a limit), for the message
+
+    def poll(self) -> int | None:
+        """The exit status if the child has ended (negative: killed by that signal)."""
+        raise NotImplementedError
+
+    def wait(self) -> int:
+        raise NotImplementedError
+
+    def watch(self) -> None:
+        """Called about every 0.2 s while the call runs (to note descendants)."""
+
+    def dump_stacks(self) -> bool:
+        """Send SIGUSR1 so faulthandler writes every thread's stack; False if it is gone."""
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        """Kill the child and every process it started, and return when all are dead."""
+        raise NotImplementedError
+
+
+class _LocalChild(Child):
+    """A child started directly with subprocess: its own session and process group."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        self.proc = proc
+        self.pid = proc.pid
+        self.out_fd = proc.stdout.fileno()
+        self.tree = _Tree(proc.pid)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+    def watch(self) -> None:
+        self.tree.scan()
+
+    def dump_stacks(self) -> bool:
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+            return True
+        except ProcessLookupError:
+            return False
+
+    def kill(self) -> None:
+        _kill(self.proc, self.tree)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
 @dataclass
 class Launcher:
     """Starts the child. The grader subclasses it to add a sandbox; keep it the only place
@@ -111,8 +174,8 @@ class Launcher:
         env["PYTHONHASHSEED"] = "0"
         return env
 
-    def start(self, fds: tuple[int, int, int], cwd: Path) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+    def start(self, fds: tuple[int, int, int], cwd: Path) -> Child:
+        proc = subprocess.Popen(
             self.command(fds),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -122,6 +185,7 @@ class Launcher:
             env=self.environment(),
             start_new_session=True,   # its own process group, killed as one
         )
+        return _LocalChild(proc)
 
 
 @dataclass
@@ -177,7 +241,7 @@ def run_child(payload: bytes, cwd: Path, timeout: float, launcher: Launcher) -> 
     res_r, res_w = os.pipe()
     stk_r, stk_w = os.pipe()
     try:
-        proc = launcher.start((req_r, res_w, stk_w), cwd)
+        child = launcher.start((req_r, res_w, stk_w), cwd)
     except OSError as exc:
         for fd in (req_r, req_w, res_r, res_w, stk_r, stk_w):
             os.close(fd)
@@ -185,15 +249,12 @@ def run_child(payload: bytes, cwd: Path, timeout: float, launcher: Launcher) -> 
     for fd in (req_r, res_w, stk_w):
         os.close(fd)
     try:
-        tree = _Tree(proc.pid)
         _write_request(req_w, payload)
-        return _collect(proc, res_r, stk_r, timeout, tree)
+        return _collect(child, res_r, stk_r, timeout)
     finally:
-        _kill(proc, tree)
+        child.kill()
         for fd in (res_r, stk_r):
             os.close(fd)
-        if proc.stdout:
-            proc.stdout.close()
 
 
 def _write_request(fd: int, payload: bytes) -> None:
@@ -223,10 +284,9 @@ class _Tree:
             pass
 
 
-def _collect(proc: subprocess.Popen[bytes], res_fd: int, stk_fd: int, timeout: float, tree: _Tree) -> Any:
+def _collect(child: Child, res_fd: int, stk_fd: int, timeout: float) -> Any:
     __tracebackhide__ = True  # pytest shows the test's line, not the runner's
-    assert proc.stdout is not None
-    out_fd = proc.stdout.fileno()
+    out_fd = child.out_fd
     output = bytearray()
     reply = bytearray()
     sel = selectors.DefaultSelector()
@@ -238,14 +298,14 @@ def _collect(proc: subprocess.Popen[bytes], res_fd: int, stk_fd: int, timeout: f
         while True:
             now = time.monotonic()
             if now >= deadline:
-                stacks = _dump_stacks(proc, stk_fd)
-                tree.scan()
+                stacks = _dump_stacks(child, stk_fd)
+                child.watch()
                 raise CallTimeout(
                     f"timed out after {timeout:g} s and was stopped: the code is probably stuck "
                     "(an endless loop, a deadlock, a thread or process that never ends, or a wait that is never woken)",
                     output=_text(output), detail=stacks)
             if now >= next_scan:
-                tree.scan()
+                child.watch()
                 next_scan = now + 0.2
             if not sel.get_map():
                 break
@@ -265,11 +325,19 @@ def _collect(proc: subprocess.Popen[bytes], res_fd: int, stk_fd: int, timeout: f
                     message = _complete(reply)
                     if message is not None:
                         return _decode(message, _text(output))
-            if proc.poll() is not None and "res" not in {k.data for k in sel.get_map().values()}:
+            if child.poll() is not None and "res" not in {k.data for k in sel.get_map().values()}:
                 break
     finally:
         sel.close()
-    code = proc.wait()
+    # Both pipes are closed; the child is ending. Give it until the deadline (a child that
+    # closed its pipes and kept running is stuck like any other).
+    code = child.poll()
+    while code is None:
+        if time.monotonic() >= deadline:
+            raise CallTimeout(f"timed out after {timeout:g} s and was stopped: the code closed its output "
+                              "and never ended", output=_text(output), detail=_dump_stacks(child, stk_fd))
+        time.sleep(0.002)
+        code = child.poll()
     message = _complete(reply)
     if message is not None:
         return _decode(message, _text(output))
@@ -278,7 +346,10 @@ def _collect(proc: subprocess.Popen[bytes], res_fd: int, stk_fd: int, timeout: f
             name = signal.Signals(-code).name
         except ValueError:
             name = f"signal {-code}"
-        why = f"was killed by {name}" + (" (out of memory or a resource limit?)" if name == "SIGKILL" else "")
+        if child.why:
+            why = f"was stopped: {child.why}"
+        else:
+            why = f"was killed by {name}" + (" (out of memory or a resource limit?)" if name == "SIGKILL" else "")
     else:
         why = f"exited with status {code} before it returned a result: does the code call sys.exit() or os._exit()?"
     raise ChildDied(f"the process running your code {why}", output=_text(output))
@@ -304,12 +375,10 @@ def _decode(message: bytes, output: str) -> Any:
     raise LearnerError(exc_type, text, tb, output)
 
 
-def _dump_stacks(proc: subprocess.Popen[bytes], stk_fd: int) -> str:
+def _dump_stacks(child: Child, stk_fd: int) -> str:
     """Ask the child for every thread's stack and return faulthandler's text, without the
     harness's own frames."""
-    try:
-        os.kill(proc.pid, signal.SIGUSR1)
-    except ProcessLookupError:
+    if not child.dump_stacks():
         return ""
     data = bytearray()
     sel = selectors.DefaultSelector()
@@ -328,7 +397,7 @@ def _dump_stacks(proc: subprocess.Popen[bytes], stk_fd: int) -> str:
             data += chunk
     finally:
         sel.close()
-    lines = [ln for ln in _text(data).splitlines() if str(CHILD) not in ln]
+    lines = [ln for ln in _text(data).splitlines() if str(CHILD) not in ln and str(TEMPLATE) not in ln]
     if not lines:
         return "(no stack could be read: the process did not answer)"
     return "Where each thread was when it was stopped (most recent call first):\n" + "\n".join(lines)
