@@ -30,6 +30,7 @@ from . import reports
 from .build import write_atomic
 from .errors import CourseError
 from .manifest import Course, load_course
+from .sandbox import MiB, Limits
 from .submissions import Submission, SubmissionError, find, prepare
 
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
@@ -50,6 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: course.yml's call_timeout)")
     p.add_argument("--submission-timeout", type=float, default=DEFAULT_SUBMISSION_TIMEOUT, metavar="S",
                    help=f"seconds for a whole submission (default {DEFAULT_SUBMISSION_TIMEOUT:g})")
+    p.add_argument("--memory", type=int, default=2048, metavar="MIB",
+                   help="memory a call's processes may use, each and together (default 2048)")
     p.add_argument("--junit", action="store_true", help="also write DIR/junit.xml")
     p.add_argument("--no-sandbox", action="store_true",
                    help="do not use bubblewrap (process groups and resource limits only)")
@@ -90,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         raise CourseError("--jobs must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise CourseError("--timeout must be positive")
+    if args.memory < 64:
+        raise CourseError("--memory must be at least 64 (MiB)")
     if args.tests is not None and not args.tests.exists():
         raise CourseError(f"--tests {args.tests}: no such folder")
     subs, errors = find(list(args.submissions), args.batch)
@@ -209,8 +214,11 @@ def _start(sub: Submission, course: Course, args: argparse.Namespace, folder: Pa
                 events.write_text(json.dumps({"event": "unusable", "message": str(exc)}) + "\n")
                 os._exit(0)
             from .grading import grade
+            call_timeout = args.timeout or course.call_timeout
+            limits = Limits(address_space=args.memory * MiB, memory_total=args.memory * MiB,
+                            cpu_seconds=int(call_timeout * 2 + 5))
             grade(course, copy, events, extra_tests=args.tests.resolve() if args.tests else None,
-                  timeout=args.timeout, slot=slot, isolate=isolate)
+                  timeout=args.timeout, slot=slot, isolate=isolate, limits=limits)
         except BaseException as exc:  # the worker reports, it never raises into the grader's loop
             try:
                 with open(folder / "events.jsonl", "a") as f:

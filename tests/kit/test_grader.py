@@ -165,3 +165,21 @@ def test_without_the_sandbox_it_still_grades(tmp_path):
     assert float(rows(tmp_path / "out")["solutions"]["total"]) == FULL
     data = json.loads((tmp_path / "out" / "solutions" / "results.json").read_text())
     assert data["extra_data"]["sandboxed"] is False
+
+
+def test_memory_option_bounds_a_call(tmp_path):
+    sub = tmp_path / "hungry"
+    shutil.copytree(ROOT / "solutions" / "00_start_here", sub / "00_start_here")
+    warmup = sub / "00_start_here" / "warmup.py"
+    warmup.write_text("BALLAST = b'x' * (200 << 20)   # 200 MiB at import\n" + warmup.read_text())
+    task = COURSE.task("00.1")
+    for memory, expected in (("128", 0), ("1024", task.points)):
+        out = tmp_path / f"out-{memory}"
+        done = grade(sub, "--out", out, "--memory", memory)
+        assert done.returncode == 0, done.stderr
+        entry = json.loads((out / "hungry" / "results.json").read_text())["tests"][0]
+        assert entry["score"] == expected, (memory, entry["output"][:500])
+        if expected == 0:
+            assert "MemoryError" in entry["output"]
+    bad = grade(sub, "--out", tmp_path / "x", "--memory", "1")
+    assert bad.returncode == 2 and "--memory" in bad.stderr and "Traceback" not in bad.stderr
