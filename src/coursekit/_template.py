@@ -88,16 +88,23 @@ def _descendants(me: int) -> list:
     return found
 
 
-def _reap() -> dict:
-    statuses = {}
+# What the template knows of the children it forked for calls.
+_children: set = set()  # their pids
+_exited: dict = {}      # pid -> exit status, once reaped
+_reasons: dict = {}     # pid -> why the template killed it (a limit), for the learner
+
+
+def _reap() -> None:
+    """Reap every ended child (a subreaper: orphans too) and keep the statuses of ours."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return statuses
+            return
         if pid == 0:
-            return statuses
-        statuses[pid] = os.waitstatus_to_exitcode(status)
+            return
+        if pid in _children:
+            _exited[pid] = os.waitstatus_to_exitcode(status)
 
 
 def _kill_all(me: int) -> bool:
@@ -116,20 +123,7 @@ def _kill_all(me: int) -> bool:
         if time.monotonic() > end:
             return False
         time.sleep(0.001)
-        _reap_into(None)
-
-
-_exited: dict = {}
-
-
-_reasons: dict = {}     # pid -> why the template killed it (a limit), for the learner
-
-
-def _reap_into(sock) -> None:
-    """Reap every ended child (we are a subreaper: orphans too) and keep the statuses of ours."""
-    for pid, code in _reap().items():
-        if pid in _children:
-            _exited[pid] = code
+        _reap()
 
 
 def _wipe(folders, keep) -> None:
@@ -180,9 +174,6 @@ def _resident(me: int, page: int, limit: int) -> int:
         except (OSError, IndexError, ValueError):
             pass
     return total
-
-
-_children: set = set()
 
 
 def _send(sock, message: dict) -> None:
@@ -259,7 +250,7 @@ def main(ctl_fd: int, config: str) -> None:
             if fd in pidfds:
                 os.close(fd)
                 pid = pidfds.pop(fd)
-                _reap_into(None)
+                _reap()
                 if pid in _exited:
                     _send(sock, {"exit": pid, "status": _exited[pid], "why": _reasons.get(pid, "")})
                 continue
@@ -294,7 +285,7 @@ def main(ctl_fd: int, config: str) -> None:
             elif op == "kill":
                 pid = msg["pid"]
                 clean = _kill_all(me)
-                _reap_into(None)
+                _reap()
                 _wipe(cfg.get("scratch", ()), cfg.get("keep", ()))
                 for pfd in list(pidfds):
                     os.close(pfd)

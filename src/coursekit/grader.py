@@ -30,7 +30,6 @@ from . import reports
 from .build import write_atomic
 from .errors import CourseError
 from .manifest import Course, load_course
-from .sandbox import MiB, Limits
 from .submissions import Submission, SubmissionError, find, prepare
 
 DEFAULT_SUBMISSION_TIMEOUT = 600.0
@@ -179,8 +178,8 @@ def _loop(subs: list[Submission], course: Course, args: argparse.Namespace, work
         free.append(job.slot)
         free.sort()
         try:
-            report = _finish(job, course, status, args)
-            if report.problem and not any(e.get("event") == "test" for e in _events(job.folder)):
+            report, ran = _finish(job, course, status, args)
+            if report.problem and not ran:   # nothing could be graded: an unusable input
                 errors.append(f"{job.sub.name}: {report.problem}")
             report.write(out / job.sub.name)
         except (OSError, ValueError) as exc:
@@ -214,11 +213,8 @@ def _start(sub: Submission, course: Course, args: argparse.Namespace, folder: Pa
                 events.write_text(json.dumps({"event": "unusable", "message": str(exc)}) + "\n")
                 os._exit(0)
             from .grading import grade
-            call_timeout = args.timeout or course.call_timeout
-            limits = Limits(address_space=args.memory * MiB, memory_total=args.memory * MiB,
-                            cpu_seconds=int(call_timeout * 2 + 5))
             grade(course, copy, events, extra_tests=args.tests.resolve() if args.tests else None,
-                  timeout=args.timeout, slot=slot, isolate=isolate, limits=limits)
+                  timeout=args.timeout, slot=slot, isolate=isolate, memory_mib=args.memory)
         except BaseException as exc:  # the worker reports, it never raises into the grader's loop
             try:
                 with open(folder / "events.jsonl", "a") as f:
@@ -264,12 +260,13 @@ def _events(folder: Path) -> list[dict[str, Any]]:
     return events
 
 
-def _finish(job: _Job, course: Course, status: int, args: argparse.Namespace) -> reports.Report:
+def _finish(job: _Job, course: Course, status: int, args: argparse.Namespace) -> tuple[reports.Report, bool]:
+    """The submission's report, and whether any test ran at all."""
     seconds = time.monotonic() - job.started
     events = _events(job.folder)
     unusable = next((e for e in events if e.get("event") == "unusable"), None)
     if unusable:
-        return reports.unusable(job.sub.name, course, str(unusable.get("message")))
+        return reports.unusable(job.sub.name, course, str(unusable.get("message"))), False
     problem = ""
     if not any(e.get("event") == "done" for e in events):
         if seconds >= args.submission_timeout:
@@ -279,11 +276,11 @@ def _finish(job: _Job, course: Course, status: int, args: argparse.Namespace) ->
             code = os.waitstatus_to_exitcode(status)
             problem = f"The grader's worker ended early (status {code}); tests that had not finished count as failed."
     report = reports.from_events(job.sub.name, course, events, seconds, problem)
-    _fill_missing(report, course, problem)
-    return report
+    _fill_missing(report, problem)
+    return report, any(e.get("event") == "test" for e in events)
 
 
-def _fill_missing(report: reports.Report, course: Course, problem: str) -> None:
+def _fill_missing(report: reports.Report, problem: str) -> None:
     """Tasks with no result at all (the worker stopped first) say why they scored nothing."""
     if not problem:
         return

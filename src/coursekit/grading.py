@@ -14,7 +14,6 @@ import dataclasses
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Generator
 
@@ -23,7 +22,7 @@ import pytest
 from .checking import _Collector, _task
 from .manifest import Course
 from .pytest_plugin import LAUNCHER, module_id_of
-from .sandbox import Limits, Sandbox, SandboxError
+from .sandbox import MiB, Limits, Sandbox, SandboxError
 
 
 class _Recorder(_Collector):
@@ -38,8 +37,7 @@ class _Recorder(_Collector):
         self.hidden_root = hidden_root.resolve() if hidden_root else None
 
     def emit(self, **event: Any) -> None:
-        self.events.write(json.dumps(event) + "\n")
-        self.events.flush()
+        _emit(self.events, **event)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[LAUNCHER] = self.sandbox.launcher()
@@ -74,18 +72,24 @@ def test_files(course: Course, extra: Path | None) -> list[Path]:
     return files
 
 
+def _emit(events: io.TextIOBase, **event: Any) -> None:
+    events.write(json.dumps(event) + "\n")
+    events.flush()   # at once: a worker killed at the time bound keeps what it wrote
+
+
 def grade(course: Course, folder: Path, events_path: Path, *, extra_tests: Path | None = None,
           timeout: float | None = None, slot: int = 0, isolate: bool = True,
-          limits: Limits | None = None) -> None:
+          memory_mib: int = 2048) -> None:
     """Run every graded test against the submission in `folder` (a prepared copy) and append
-    one JSON event per test to `events_path`."""
+    one JSON event per test to `events_path`. A call's processes may use `memory_mib` MiB
+    (each, and together) and twice the call's time-out in CPU seconds, plus five."""
     with open(events_path, "a", encoding="utf-8") as events:
         def emit(**event: Any) -> None:
-            events.write(json.dumps(event) + "\n")
-            events.flush()
+            _emit(events, **event)
 
         call_timeout = timeout or course.call_timeout
-        limits = limits or Limits(cpu_seconds=int(call_timeout * 2 + 5))
+        limits = Limits(address_space=memory_mib * MiB, memory_total=memory_mib * MiB,
+                        cpu_seconds=int(call_timeout * 2 + 5))
         try:
             sandbox = Sandbox(folder, slot=slot, limits=limits, isolate=isolate)
             sandbox.start()
@@ -114,14 +118,3 @@ def grade(course: Course, folder: Path, events_path: Path, *, extra_tests: Path 
             lines = sink.getvalue().strip().splitlines()
             emit(event="error", message=f"the tests could not run: {lines[-1] if lines else code!r}")
         emit(event="done")
-
-
-def main(argv: list[str]) -> int:  # pragma: no cover - a debugging entry point
-    """``python -m coursekit.grading FOLDER EVENTS``: grade one prepared folder."""
-    from .manifest import load_course
-    grade(load_course(), Path(argv[0]), Path(argv[1]))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(sys.argv[1:]))

@@ -193,7 +193,7 @@ class Sandbox:
         self.sock = parent
         self.isolated = bool(bwrap)
         try:
-            hello = self._receive(READY_WAIT, "ready")
+            self._receive(READY_WAIT, "ready")
         except SandboxError:
             err = b""
             if self.proc.stderr:
@@ -208,13 +208,16 @@ class Sandbox:
         if self.proc.stderr:
             self.proc.stderr.close()
             self.proc.stderr = None
-        self.template_pid = hello["pid"]
+
+    def _bound(self) -> list[str]:
+        """Every path bound into the sandbox from the host."""
+        return [*_runtime_paths(self.python), str(CHILD), str(TEMPLATE), str(self.folder)]
 
     def _mount_points(self) -> list[str]:
         """Entries of /tmp that hold bind mounts (the submission, a venv under /tmp): the
         template's wipe of /tmp must leave them alone."""
         keep = []
-        for path in [*_runtime_paths(self.python), str(CHILD), str(TEMPLATE), str(self.folder)]:
+        for path in self._bound():
             parts = Path(path).parts
             if len(parts) > 2 and parts[1] == "tmp":
                 keep.append(str(Path("/tmp", parts[2])))
@@ -236,7 +239,7 @@ class Sandbox:
                     "/etc/host.conf", "/etc/gai.conf", "/etc/alternatives"):
             args += ["--ro-bind-try", etc, etc]
         made: set[str] = set()
-        for path in [*_runtime_paths(self.python), str(CHILD), str(TEMPLATE), str(self.folder)]:
+        for path in self._bound():
             for parent in _parents_of(path):
                 # folders the runtime lives under (e.g. /root) must be traversable by the
                 # unprivileged uid, whatever their mode on the host
@@ -320,24 +323,31 @@ class Sandbox:
                 return msg
             self._pending.append(msg)
 
-    def drain(self) -> list[dict]:
-        """Notices that arrived without being asked for (children's exits)."""
-        assert self.sock is not None
+    def exit_notice(self, pid: int) -> dict | None:
+        """The template's notice that child `pid` has ended, if it has come (not waiting)."""
+        if self.sock is None:
+            return None
         self.sock.setblocking(False)
         try:
             while True:
                 try:
                     data = self.sock.recv(1 << 16)
-                except (BlockingIOError, InterruptedError):
-                    break
-                except OSError:
+                except OSError:   # nothing more for now (or the template is gone)
                     break
                 if not data:
                     break
                 self._pending.append(json.loads(data))
         finally:
             self.sock.setblocking(True)
-        return self._pending
+        for m in self._pending:
+            if m.get("exit") == pid:
+                self._pending.remove(m)
+                return m
+        return None
+
+    def forget_exits(self) -> None:
+        """Drop exit notices that nobody will ask for any more (a finished call's)."""
+        self._pending = [m for m in self._pending if "exit" not in m]
 
     def launcher(self) -> SandboxLauncher:
         return SandboxLauncher(sandbox=self)
@@ -355,12 +365,9 @@ class _ForkedChild(Child):
         self.killed = False
 
     def poll(self) -> int | None:
-        if self.status is None and self.sandbox.sock is not None:
-            for m in list(self.sandbox.drain()):
-                if m.get("exit") == self.pid:
-                    self.status = m["status"]
-                    self.why = m.get("why", "")
-                    self.sandbox._pending.remove(m)
+        if self.status is None and (notice := self.sandbox.exit_notice(self.pid)) is not None:
+            self.status = notice["status"]
+            self.why = notice.get("why", "")
         if self.status is None and not self.sandbox.alive:
             # the whole sandbox ended (its template was killed, so bubblewrap's init left and
             # took every process of the PID namespace with it): nobody will report an exit
@@ -398,13 +405,15 @@ class _ForkedChild(Child):
                 os.killpg(self.pid, signal.SIGKILL)
             except OSError:
                 pass
-        # drop stale exit notices of this call
-        self.sandbox._pending = [m for m in self.sandbox._pending if "exit" not in m]
+        self.sandbox.forget_exits()
+        os.close(self.out_fd)
         if not clean:
             # something would not die (or the template was killed): start the next call in
             # a new sandbox; the PID namespace takes every process of this one with it
-            self.sandbox.restart()
-        os.close(self.out_fd)
+            try:
+                self.sandbox.restart()
+            except SandboxError:
+                pass   # the next call's start() tries again, and reports it if it fails
 
 
 @dataclass
