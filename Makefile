@@ -35,6 +35,7 @@ $(READY): requirements.txt pyproject.toml
 check-generated: $(READY)
 	$(BIN)/python -m coursekit build --check
 	$(BIN)/python -m coursekit readme --check
+	$(BIN)/python -m coursekit.notebooks --check
 
 kit: $(READY)          ## the support package's own tests and the course's meta checks
 	$(BIN)/pytest -q tests/kit
@@ -66,15 +67,15 @@ build: $(READY)
 readme: $(READY)
 	$(BIN)/python -m coursekit readme
 
-notebooks: $(READY)    ## re-run every notebook top to bottom and store its outputs
-	$(BIN)/python -m coursekit.notebooks notebooks/*.ipynb
+notebooks: $(READY)    ## run every lesson text (notebooks/<id>.md) into its notebook, outputs stored; LESSON=02_gil for one
+	$(BIN)/python -m coursekit.notebooks $(LESSON)
 
 # What the course needs directly; `make lock` pins them and everything they pull in.
 # Run it with the OLDEST Python the course supports (make lock PYTHON=python3.11, ideally a
 # 3.11.0-3.11.4 such as Debian 12's): pip then picks releases every supported Python can
 # install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
-          nbformat nbclient ipykernel psutil
+          nbformat nbclient ipykernel psutil jupytext
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check $(DIRECT)

@@ -2,7 +2,7 @@
 # Build a free-threaded CPython 3.13 ("3.13t", no GIL) without python.org (only Debian's archive
 # and PyPI are needed), into a cache outside the repo, plus a venv with ipykernel and a Jupyter
 # kernelspec "python3.13t" in the repo's .venv.
-# `make freethreaded` runs this; lessons find the result with coursekit.freethreaded.find().
+# `make freethreaded` runs this; lessons find the result with lessons.freethreaded.find().
 #
 # Why this way: free-threaded CPython is not packaged for Debian 12/13 nor on PyPI, and
 # python.org (where pyenv, uv and the official installers download from) is unreachable here.

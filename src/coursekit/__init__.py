@@ -1,4 +1,4 @@
-"""coursekit: the support package of the course.
+"""coursekit: the course machinery (the code the lessons teach with is in ``lessons``).
 
 General layout:
   manifest.py       course.yml loaded and validated (Course, Module, Task)
@@ -8,9 +8,6 @@ General layout:
   checking.py       check() and hint() for learners
   cli.py            python -m coursekit ...
   testing.py        table and error checks for graded tests
-  plotting.py       the house style for plots
-  measure.py        measuring helpers used by the lessons (gil_lab.py, gilsim.py: lesson 02's)
-  freethreaded.py   find and run the free-threaded CPython that `make freethreaded` builds
 
 The grader (python -m coursekit grade):
   grader.py         the command: submissions scheduled on forked workers, time bounds, summary

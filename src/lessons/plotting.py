@@ -15,7 +15,7 @@ with the helpers here:
 - ``format_quantity(value, unit)``: ``0.000012, "s"`` -> ``"12 µs"``.
 
 This module imports matplotlib, so the package does not import it eagerly:
-``from coursekit.plotting import use_house_style``.
+``from lessons.plotting import use_house_style``.
 
 Colours are the Okabe–Ito palette, which stays distinguishable for the
 common forms of colour blindness.

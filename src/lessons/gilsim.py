@@ -48,7 +48,7 @@ Example::
     trace = simulate([SimThread("A", work_us=20_000), SimThread("B", work_us=20_000)],
                      interval_us=5_000)
     trace.switches          # hand-offs of the GIL between different threads
-    trace.timeline_spans()  # (lane, start, end, label) for coursekit.plotting.timeline
+    trace.timeline_spans()  # (lane, start, end, label) for lessons.plotting.timeline
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class Trace:
 
     def timeline_spans(self, scale: float = 1e-3,
                        states: Sequence[str] = STATES) -> list[tuple[str, float, float, str]]:
-        """``(lane, start, end, label)`` tuples for ``coursekit.plotting.timeline``.
+        """``(lane, start, end, label)`` tuples for ``lessons.plotting.timeline``.
 
         ``scale`` converts µs to the plot's unit (default: milliseconds).
         """

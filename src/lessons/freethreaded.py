@@ -11,7 +11,7 @@ what to do.
 
 In a notebook::
 
-    from coursekit import freethreaded
+    from lessons import freethreaded
     if freethreaded.find() is None:
         print(freethreaded.BUILD_HINT)
     else:
@@ -38,6 +38,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import probe
+
 __all__ = ["BUILD_HINT", "CACHE", "KERNEL_NAME", "NotBuiltError", "PYTHON", "VENV_PYTHON", "find", "run"]
 
 
@@ -61,7 +63,6 @@ KERNEL_NAME = "python3.13t"
 BUILD_HINT = ("free-threaded Python 3.13 (3.13t) is not built on this machine: "
               "run `make freethreaded` in the course folder (3-4 minutes, once; no python.org needed)")
 
-_SRC_DIR = str(Path(__file__).resolve().parent.parent)  # so the child can import coursekit
 _GIL_PROBE = "import sys; print(sys._is_gil_enabled())"
 _checked: dict[tuple[str, int, int], bool] = {}  # (path, inode, mtime) -> really free-threaded?
 
@@ -112,7 +113,7 @@ def run(code: str, *, gil: bool | None = None, timeout: float = 120.0,
     when a C extension that does not declare free-threading support is imported.
     ``python``: another interpreter, e.g. ``sys.executable`` to run the same code under the
     course's GIL build (leave ``gil`` at None there).  ``args`` become ``sys.argv[1:]``.
-    The child can ``import coursekit``.  A run longer than ``timeout`` seconds is killed and
+    The child can ``import lessons``.  A run longer than ``timeout`` seconds is killed and
     raises ``subprocess.TimeoutExpired``; a missing interpreter raises ``NotBuiltError``.
     """
     if python is None:
@@ -122,6 +123,6 @@ def run(code: str, *, gil: bool | None = None, timeout: float = 120.0,
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
     if gil is not None:
         env["PYTHON_GIL"] = "1" if gil else "0"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, os.environ.get("PYTHONPATH")) if p)
+    env = probe.child_env(env)
     return subprocess.run([os.fspath(python), "-c", code, *args], capture_output=True, text=True,
                           env=env, timeout=timeout)

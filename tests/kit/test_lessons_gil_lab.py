@@ -1,4 +1,4 @@
-"""Lesson 02's support code: the GIL model (coursekit.gilsim) and the probes (coursekit.gil_lab).
+"""Lesson 02's support code: the GIL model (lessons.gilsim) and the probes (lessons.gil_lab).
 
 The model is deterministic, so its tests compare exact times.  The probes measure a real
 machine, so their tests check only what cannot vary: replies are right, structures are
@@ -14,8 +14,8 @@ import threading
 
 import pytest
 
-from coursekit import gil_lab, gilsim
-from coursekit.gilsim import ACQUIRE, DROP_REQUEST, HANDING_OFF, RUNNING, WAITING, SimThread, simulate
+from lessons import gil_lab, gilsim
+from lessons.gilsim import ACQUIRE, DROP_REQUEST, HANDING_OFF, RUNNING, WAITING, SimThread, simulate
 
 # ---------------------------------------------------------------------------
 # gilsim: the hand-off rules
@@ -268,7 +268,7 @@ def test_mark_events_adds_markers_and_keeps_the_timeline_legend():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from coursekit.plotting import mark_events, timeline
+    from lessons.plotting import mark_events, timeline
 
     fig, ax = plt.subplots()
     try:

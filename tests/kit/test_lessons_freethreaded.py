@@ -1,4 +1,4 @@
-"""coursekit.freethreaded: finding the 3.13t build, and running code under it.
+"""lessons.freethreaded: finding the 3.13t build, and running code under it.
 
 The first group runs everywhere, with stand-in interpreters.  The second needs the real
 free-threaded build (``make freethreaded``): it is skipped when the build is missing, unless
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import freethreaded
+from lessons import freethreaded
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = os.environ.get("COURSEKIT_REQUIRE_FREETHREADED") == "1"
@@ -43,7 +43,7 @@ def test_hint_is_one_line_that_names_the_make_target():
 ])
 def test_module_and_build_script_agree_on_where_the_interpreter_is(env, expected):
     env = {**env, "PATH": os.environ["PATH"]}
-    module = subprocess.run([sys.executable, "-c", "from coursekit import freethreaded as f; print(f.PYTHON)"],
+    module = subprocess.run([sys.executable, "-c", "from lessons import freethreaded as f; print(f.PYTHON)"],
                             env={**env, "PYTHONPATH": str(ROOT / "src")},
                             capture_output=True, text=True, check=True).stdout.strip()
     script = subprocess.run(["bash", str(ROOT / "scripts" / "freethreaded.sh"), "--where"], env=env,
@@ -91,8 +91,8 @@ def test_run_sets_python_gil_only_when_asked(tmp_path, monkeypatch, gil, seen):
     assert done.stdout == f"gil={seen} argv=-c pass a b\n"
 
 
-def test_run_under_the_course_python_can_import_coursekit():
-    done = freethreaded.run("import sys, coursekit.measure; print(sys.argv[1:])",
+def test_run_under_the_course_python_can_import_lessons():
+    done = freethreaded.run("import sys, lessons.costs; print(sys.argv[1:])",
                             python=sys.executable, args=["x"])
     assert (done.returncode, done.stdout, done.stderr) == (0, "['x']\n", "")
 

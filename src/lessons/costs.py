@@ -4,7 +4,7 @@ Lesson 01 calls these functions from its notebook; read them alongside it.
 
 Why a fresh interpreter?  Every function that creates many units (threads,
 processes, tasks, generators) runs the work in a *new* Python process
-(``python -c "from coursekit.measure import main; ..."``) and reads back
+(``lessons.probe.run_json``) and reads back
 plain numbers as JSON.  The notebook kernel already has threads of its own
 (ipykernel runs a heartbeat and an I/O thread), has allocated memory for
 past cells, and should not be forked while those threads are alive (section
@@ -51,11 +51,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import probe
+
 IS_LINUX: bool = sys.platform.startswith("linux")
 HAS_FORK: bool = hasattr(os, "fork")
 
-#: Where ``coursekit`` lives; put on ``PYTHONPATH`` of every child interpreter.
-_SRC_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 class LinuxOnlyError(RuntimeError):
@@ -194,28 +194,8 @@ def _rss_vsz_kib(pid: int) -> tuple[int, int]:
 
 
 def _run_child(args: Sequence[str], *, ulimit_stack_kib: int | None = None, timeout: float = 60.0) -> Any:
-    """Run ``python -c "...measure.main(args)"`` and return its JSON answer.
-
-    The child runs through ``-c`` rather than ``-m coursekit.measure`` on
-    purpose: processes started with spawn or forkserver re-import the parent's
-    ``__main__`` module by name, and that import would be timed as part of
-    every process start.  With ``-c`` there is no main module to re-import.
-
-    With ``ulimit_stack_kib`` the child starts under ``ulimit -s <kib>``,
-    exactly as if you had typed that in a shell first.
-    """
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-c", "import sys; from coursekit.measure import main; main(sys.argv[1:])", *args]
-    if ulimit_stack_kib is not None:
-        shell = shutil.which("sh")
-        if shell is None:
-            raise RuntimeError("changing RLIMIT_STACK for the child needs a POSIX shell (sh)")
-        cmd = [shell, "-c", f'ulimit -s {int(ulimit_stack_kib)} && exec "$@"', "sh", *cmd]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"measurement {' '.join(args)!r} failed:\n{done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """``lessons.costs.main(args)`` in a fresh interpreter (see ``lessons.probe``)."""
+    return probe.run_json("costs", args, ulimit_stack_kib=ulimit_stack_kib, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------
@@ -962,10 +942,10 @@ def strace_clone_flags(code: str, timeout: float = 20.0) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m coursekit.measure {memory,creation,switch,makespan} ...``; prints JSON."""
+    """``python -m lessons.costs {memory,creation,switch,makespan} ...``; prints JSON."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m coursekit.measure", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lessons.costs", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     mem = sub.add_parser("memory", help="memory per unit")
     mem.add_argument("kind", choices=MEMORY_KINDS)

@@ -1,6 +1,6 @@
 """Measure the GIL on *this* machine: the probes lesson 02 runs.
 
-Every probe runs in a fresh interpreter, as ``coursekit.measure`` does for
+Every probe runs in a fresh interpreter, as ``lessons.costs`` does for
 lesson 01: the notebook kernel has threads of its own (ipykernel's heartbeat
 and I/O threads) that would compete for its GIL, and a switch interval set in
 the kernel would leak into later cells.  A child interpreter starts clean,
@@ -45,8 +45,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-#: Where ``coursekit`` lives; put on ``PYTHONPATH`` of every child interpreter.
-_SRC_DIR = str(Path(__file__).resolve().parent.parent)
+from . import probe
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -55,34 +55,13 @@ LOOPBACK = "127.0.0.1"
 # ---------------------------------------------------------------------------
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_DIR, env.get("PYTHONPATH")) if p)
-    return env
-
-
 def _run_child(args: Sequence[str], *, timeout: float = 120.0) -> Any:
-    """Run ``python -c "...gil_lab.main(args)"`` in a fresh interpreter; return its JSON answer.
-
-    ``-c`` rather than ``-m``: processes started with spawn or forkserver
-    re-import the parent's ``__main__`` by name, and with ``-c`` there is none.
-    """
-    cmd = [sys.executable, "-c", "import sys; from coursekit.gil_lab import main; main(sys.argv[1:])",
-           *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_child_env(), timeout=timeout)
-    if done.returncode != 0:
-        raise RuntimeError(f"measurement {' '.join(args)!r} failed:\n{done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """``lessons.gil_lab.main(args)`` in a fresh interpreter (see ``lessons.probe``)."""
+    return probe.run_json("gil_lab", args, timeout=timeout)
 
 
-def run_program(executable: str, code: str, *, timeout: float = 120.0,
-                env: dict[str, str] | None = None) -> Any:
-    """Run a self-contained ``code`` with ``executable`` and return the JSON of its last line."""
-    done = subprocess.run([executable, "-c", code], capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{executable} failed:\n{done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+#: Run self-contained code under any interpreter and read its JSON answer.
+run_program = probe.run_code
 
 
 @dataclass(frozen=True)
@@ -475,8 +454,8 @@ def server_process(switch_interval: float | None = None, cpu: int | None = None,
     args = ["serve"] + ([] if switch_interval is None else ["--switch-interval", repr(switch_interval)])
     args += [] if cpu is None else ["--cpu", str(cpu)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from coursekit.gil_lab import main; main(sys.argv[1:])", *args],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env())
+        probe.command("gil_lab", args),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=probe.child_env())
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()        # the server prints its port once it listens
@@ -684,7 +663,7 @@ class GilTrace:
         return [(end - start) * 1000 for _, start, end in self.spans[1:-1]]
 
     def timeline_spans(self) -> list[tuple[str, float, float, str]]:
-        """``(lane, start_ms, end_ms, label)`` for ``coursekit.plotting.timeline``."""
+        """``(lane, start_ms, end_ms, label)`` for ``lessons.plotting.timeline``."""
         return [(f"thread {i}", s * 1000, e * 1000, "holds the GIL") for i, s, e in self.spans]
 
 
@@ -836,10 +815,10 @@ print(json.dumps({"version": "%d.%d.%d" % sys.version_info[:3], "switches": len(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m coursekit.gil_lab {cpu,io,convoy,trace,serve} ...``; prints JSON (serve: its port)."""
+    """``python -m lessons.gil_lab {cpu,io,convoy,trace,serve} ...``; prints JSON (serve: its port)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m coursekit.gil_lab", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lessons.gil_lab", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
     cpu = sub.add_parser("cpu")
     cpu.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3, 4])
