@@ -5,6 +5,7 @@ module beside the lesson:
 
   probe.py         run a measurement in a fresh interpreter and read its JSON (every lesson)
   machine.py       is the machine quiet enough to measure on? (every measuring lesson)
+  widgets.py       show an ipywidgets control with a stored-notebook fallback that says to run it
   plotting.py      the house style for plots and the shared plot helpers (every lesson)
   costs.py         lesson 01: memory, creation, switch and makespan costs of processes,
                    threads and coroutines
