@@ -1,6 +1,7 @@
 # The course's commands. Two are all a learner or an instructor needs:
 #   make lab    set up .venv (first time only) and open JupyterLab on the first lesson
-#   make test   set up .venv, then check the whole course (what CI runs)
+#   make test   set up .venv, then check the whole course as committed (what CI runs); in a
+#               checkout with changes (a learner's), in a temporary clean copy of HEAD
 # Authors also use: make build (exercises/ from solutions/), make readme, make notebooks.
 
 SHELL := /bin/bash
@@ -13,23 +14,31 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools test-in-place browser-tools browser
 
 lab: $(READY)
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
-test: $(READY) sandbox-tools freethreaded check-generated kit graded teeth redteam nbval
+# The checks need exercises/ and the notebooks as committed: scripts/as-committed.sh runs them
+# here in a clean checkout, else in a clean copy of HEAD sharing .venv (never remade there: -o).
+test: $(READY)
+	@$(SHELL) scripts/as-committed.sh $(MAKE) --no-print-directory VENV=$(abspath $(VENV)) -o $(abspath $(READY)) test-in-place
+
+test-in-place: $(READY) sandbox-tools freethreaded check-generated kit graded teeth redteam nbval browser
 	@echo "make test: every check passed"
 
 venv: $(READY)
 
-# Rebuilt when requirements.txt or pyproject.toml change; otherwise instant.
-$(READY): requirements.txt pyproject.toml
+# Rebuilt when requirements.txt, pyproject.toml or jupyter/overrides.json change; otherwise instant.
+$(READY): requirements.txt pyproject.toml jupyter/overrides.json
 	@test -n "$(PYTHON)" || { echo "make: error: Python 3.11 or newer is needed (none found; try make PYTHON=/path/to/python3.11)"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@# build matplotlib's font cache now, so its one-time notice never lands in a lesson's output
 	$(BIN)/python -c "import matplotlib.pyplot"
+	@# the course's JupyterLab settings (no news pop-up, no update checks): JupyterLab reads
+	@# <sys.prefix>/share/jupyter/lab/settings/overrides.json, so make lab and the browser test get them
+	install -D -m 644 jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
 check-generated: $(READY)
@@ -58,6 +67,19 @@ graded: $(READY)       ## every task's tests against solutions/: all must pass
 teeth: $(READY)        ## the same tests against the stubs in exercises/: each must fail
 	$(BIN)/pytest -q tests/test_[0-9]*.py --target=exercises --teeth
 
+# Chromium, for the browser test: Debian's package, driven by Playwright's Python package (never
+# its own browser download). Installed with apt when we are root on Debian/Ubuntu; otherwise the
+# browser test is skipped and says why (CI sets COURSEKIT_REQUIRE_BROWSER=1 to fail instead).
+browser-tools:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (the browser test's browser)"; \
+	    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "make: note: chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; fi; }
+
+browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00 and 02 run clean, widget, plot, check()
+	$(BIN)/pytest -q -rs -p no:cacheprovider tests/browser
+
 nbval: $(READY)        ## every lesson notebook re-run and compared with its stored outputs
 	$(BIN)/pytest -q -p no:cacheprovider $(NBVAL) notebooks/
 
@@ -75,7 +97,7 @@ notebooks: $(READY)    ## run every lesson text (notebooks/<id>.md) into its not
 # 3.11.0-3.11.4 such as Debian 12's): pip then picks releases every supported Python can
 # install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
-          nbformat nbclient ipykernel psutil jupytext
+          nbformat nbclient ipykernel psutil jupytext playwright
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check $(DIRECT)

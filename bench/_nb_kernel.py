@@ -82,6 +82,10 @@ def _make_impl_class():  # type: ignore[no-untyped-def]
         # longer for a hang than coursekit does. Whatever the learner started keeps running
         # in the kernel (nothing in-process can kill a thread).
         alarm = timeout is not None and timeout < _state.get("cell_timeout", float("inf"))
+        # a scenario may leave the switch interval changed (02.3's sets 1 us): put it back, or
+        # every later test in this kernel would pay for it (the runner's child is gone instead)
+        interval = sys.getswitchinterval()
+        imported, path = set(sys.modules), list(sys.path)
         if timeout is not None and alarm:
             old = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
@@ -103,6 +107,8 @@ def _make_impl_class():  # type: ignore[no-untyped-def]
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, old)
+            sys.setswitchinterval(interval)
+            _forget_imports(imported, path)
             _state["call_s"] = _state.get("call_s", 0.0) + time.perf_counter() - t0
 
     def _plain_args(args: Any, kwargs: Any) -> tuple[Any, Any]:
@@ -133,6 +139,22 @@ def _make_impl_class():  # type: ignore[no-untyped-def]
             return _invoke(lambda: scenario(mod, *a, **k), timeout)
 
     return InProcessImpl
+
+
+_KEEP = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[1] / "src")})
+
+
+def _forget_imports(before: set, path: list) -> None:
+    """Undo what a call added to sys.path and forget the modules it imported from anywhere but
+    the runtime and the course's code: 02.4's scenario writes a module into a new temporary
+    folder and imports it in every call (fresh in the runner's child; in the kernel the next
+    call would get the last one's, whose folder is gone). The learner's modules stay."""
+    import os
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules.get(name), "__file__", None) or ""
+        if file and not os.path.abspath(file).startswith(_KEEP):
+            sys.modules.pop(name, None)
+    sys.path[:] = path
 
 
 class _Alarm(BaseException):

@@ -1,15 +1,21 @@
-"""How fast does the sandboxed grader grade, against notebook autograding of the same work?
+"""How fast does the sandboxed grader grade, against the floor and notebook autograding?
 
-    .venv/bin/python bench/grade_speed.py [--n 5] [--jobs 1] [--keep] [--calls 200] [--busy 0]
+    .venv/bin/python bench/grade_speed.py [--n 3] [--jobs 1] [--keep] [--calls 200] [--busy 0]
 
-Goals (issue: sandboxed grader): at least 10x faster per submission than notebook execution
-on equivalent work; the sandbox's overhead per test call under 10 ms (median).
+Goals (issue 8, "grading speed, restated"), per kind of submission (solutions, stubs):
+the grader's time divided by the floor's at most 1.3, and ahead of notebook grading; and
+(the sandboxed-grader issue) the sandbox's overhead per test call under 10 ms (median).
 
-In one run it grades N copies of solutions/ and N copies of exercises/ (the stubs) both ways:
+In one run it grades N copies of solutions/ and N copies of exercises/ (the stubs) every way:
 
-* coursekit: ``python -m coursekit grade SUBMISSION... --out DIR --jobs J`` once for all 2N
-  (per submission: results.json's ``execution_time``), then once per submission (wall clock,
-  CLI start included: the conservative number);
+* coursekit: ``python -m coursekit grade SUBMISSION --out DIR`` once per submission
+  (results.json's ``execution_time``, and the invocation's wall clock), then once for all 2N;
+* the floor (bench/_floor.py): the grader's own ``grading.grade()`` - the same tests,
+  pytest arguments and scoring - with every call of the learner's code run in the pytest
+  process through an in-process launcher in the runner's hook (no child, no sandbox), the
+  call's deadline still the runner's; in a fresh process per submission;
+* ``grading.grade()`` in the sandbox, in a fresh process with the floor's timers: where the
+  grader's time goes, part by part, next to the floor's;
 * notebooks, as nbgrader and otter autograde: per submission and lesson, one notebook - a
   setup cell, the learner's files as answer cells, one autograder test cell per graded test,
   the tests running in the kernel against the learner's code loaded there - executed by
@@ -17,11 +23,11 @@ In one run it grades N copies of solutions/ and N copies of exercises/ (the stub
   course's call_timeout; a timed-out cell scores 0). Kernel start to stop, summed per
   submission.
 
-Then the per-call overhead (a trivial call through the sandbox's forked child, the plain
-Launcher's cold child, a bare ``python -I -c pass``, the notebook's in-process call), where
-each side's time goes, and whether both ways give every task the same score (they must: a
-difference means the baseline is not the same work). bench/README.md explains the design,
-why the baseline is fair and generous, and how to read the table.
+Then the per-call overhead (a trivial call through the sandbox's forked child and its round
+trips, the floor's in-process launcher, the plain Launcher's cold child, a bare ``python -I
+-c pass``, the notebook's in-process call), where each way's time goes, and whether every way
+gives every task the same score (they must: a difference means they did not do the same
+work). bench/README.md explains the design and how to read the table.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from coursekit.manifest import Course, load_course  # noqa: E402
 
-SPEEDUP_GOAL = 10.0      # notebook p50 / coursekit p50, per submission
+FLOOR_GOAL = 1.3         # coursekit execution_time p50 / floor p50, per kind of submission
 OVERHEAD_GOAL_MS = 10.0  # median per-call overhead of the sandbox's forked child
 # nbclient's default (and nbgrader's) is "graceful": ask the kernel to exit and wait for it.
 # "immediate" kills it once the last cell has replied: the same verdicts, faster - generous to
@@ -55,6 +61,10 @@ OVERHEAD_GOAL_MS = 10.0  # median per-call overhead of the sandbox's forked chil
 # tests have used a multiprocessing pool)
 KERNEL_SHUTDOWN = "immediate"
 KERNEL_LOG: Any = None   # where the kernels' stderr goes (their start-up warnings)
+# Every process the bench starts (the grader's CLI, the kernels, the floor) imports coursekit
+# from this checkout, whatever the environment's editable install points at (a venv shared
+# by several checkouts may point at another one's src/).
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -89,6 +99,7 @@ class Graded:
     scores: dict[str, float] = field(default_factory=dict)    # task id -> points earned
     sandboxed: Any = None                                     # coursekit: results.json's extra_data
     parts: dict[str, float] = field(default_factory=dict)     # where the time went
+    per_test: dict[str, float] = field(default_factory=dict)  # test nodeid -> seconds (the floor's timers)
 
 
 # ---------------------------------------------------------------------------- setup
@@ -198,7 +209,7 @@ async def run_notebook(nb: Any, cwd: Path, timeout: float) -> tuple[dict[str, st
     parts: dict[str, float] = {}
     t0 = time.perf_counter()
     extra = {"stderr": KERNEL_LOG} if KERNEL_LOG is not None else {}
-    ctx = client.async_setup_kernel(env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    ctx = client.async_setup_kernel(env={**ENV, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                                          "PYTHONDONTWRITEBYTECODE": "1"}, **extra)
     await ctx.__aenter__()
     try:
@@ -304,15 +315,47 @@ def read_results(sub: Submission, out: Path) -> Graded:
 def run_grade(cmd: list[str], log: Path) -> float:
     t0 = time.perf_counter()
     with open(log, "ab") as f:
-        subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
+        subprocess.run(cmd, cwd=ROOT, env=ENV, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       check=False)
     return time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------- the floor
+
+def run_floor(mode: str, sub: Submission, work: Path) -> Graded:
+    """grading.grade() on one submission in a fresh process (bench/_floor.py): "inprocess"
+    is the floor (every call in the pytest process), "sandbox" the grader's own grade(), both
+    with the same timers. seconds = grade()'s time; parts["wall"] = the process's."""
+    out = work / f"{mode}-{sub.name}.json"
+    (work / "floor-sub").mkdir(exist_ok=True)
+    # a copy per run: the in-process floor imports the learner's modules from it (and so may
+    # write their bytecode there), the sandbox binds it read-only
+    folder = work / "floor-sub" / f"{mode}-{sub.name}"
+    shutil.copytree(sub.folder, folder)
+    t0 = time.perf_counter()
+    with open(work / "floor.log", "ab") as log:
+        done = subprocess.run([sys.executable, str(BENCH / "_floor.py"), mode, str(folder), str(out)],
+                              cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              check=False)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0 or not out.is_file():
+        raise SystemExit(f"grade_speed: bench/_floor.py {mode} failed on {sub.name} (status {done.returncode}); "
+                         f"see {work / 'floor.log'}")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    g = Graded(data["parts"]["total"], scores=data["scores"], sandboxed=data.get("isolated"))
+    # the process's wall clock without the trivial calls it timed after grading
+    g.parts = {**data["parts"], "wall": wall - data["parts"].get("trivial time", 0.0), "import": data["import"]}
+    g.outcome = {nodeid: "failed" for nodeid in data["failed"]}
+    g.per_test = data.get("per_test", {})
+    return g
 
 
 # ---------------------------------------------------------------------------- per-call overhead
 
 def per_call_overhead(course: Course, work: Path, calls: int) -> dict[str, Any]:
-    """Trivial calls through the runner: the sandbox's forked child, the plain Launcher's
-    cold child, a bare `python -I -c pass`, and the notebook side's in-process call."""
+    """Trivial calls through the runner: the sandbox's forked child (and its parts: the
+    template's fork and kill round trips), the floor's in-process launcher, the plain
+    Launcher's cold child, a bare `python -I -c pass`, and the notebook side's call."""
     from coursekit.runner import Impl, Launcher
 
     def timed(fn: Any, n: int, warm: int = 3) -> list[float]:
@@ -333,9 +376,13 @@ def per_call_overhead(course: Course, work: Path, calls: int) -> dict[str, Any]:
     bare = [sys.executable, "-I", "-c", "pass"]
     res["bare `python -I -c pass`"] = timed(lambda: subprocess.run(bare, check=True), max(20, calls // 4))
     sys.path.insert(0, str(BENCH))
+    import _floor
     import _nb_kernel
     inproc = _nb_kernel._make_impl_class()(plain_dir / "00_start_here", "warmup")
     res["in-process call (notebook side)"] = timed(lambda: inproc.call("split_evenly", [1, 2, 3], 2), calls)
+    floor = Impl(plain_dir / "00_start_here", "warmup", launcher=_floor.NoSandbox(plain_dir).launcher())
+    res["floor: in-process launcher (thread, pipes, JSON)"] = timed(
+        lambda: floor.call("split_evenly", [1, 2, 3], 2), calls)
     try:
         from coursekit.sandbox import Sandbox
     except ImportError as exc:
@@ -351,64 +398,32 @@ def per_call_overhead(course: Course, work: Path, calls: int) -> dict[str, Any]:
         starts.append(time.perf_counter() - t0)
         sb.close()
     res["sandbox start (bwrap + warm template), per submission"] = starts
-    with Sandbox(sb_dir) as sb:
-        res["isolated"] = sb.isolated
-        impl = Impl(sb_dir / "00_start_here", "warmup", launcher=sb.launcher())
-        res["sandbox: child forked from the warm template"] = timed(
-            lambda: impl.call("split_evenly", [1, 2, 3], 2), calls, warm=5)
-    return res
+    trips: dict[str, list[float]] = {}
+    orig = getattr(Sandbox, "request", None)
 
-
-def profile_coursekit(course: Course, work: Path) -> dict[str, dict[str, float]]:
-    """Where coursekit's time goes: grading.grade() (what each grader worker runs) called in
-    this process on one solutions copy and one stubs copy, with timers around the sandbox's
-    start and close, every runner call and every pytest test. Of three runs (the first one
-    warms up), the fastest counts: a profile is about the work, not the machine's load."""
-    import _pytest.runner as pyrunner
-
-    from coursekit import grading, runner, sandbox
-
-    acc: dict[str, float] = {}
-
-    def timer(owner: Any, name: str, key: str, count: str = "") -> Any:
-        orig = getattr(owner, name)
-
-        def wrapped(*a: Any, **k: Any) -> Any:
-            # hidden from pytest's failure reports: else each would parse this file's source
-            __tracebackhide__ = True
-            t0 = time.perf_counter()
-            try:
-                return orig(*a, **k)
-            finally:
-                acc[key] = acc.get(key, 0.0) + time.perf_counter() - t0
-                if count:
-                    acc[count] = acc.get(count, 0.0) + 1
-        setattr(owner, name, wrapped)
-        return orig
-
-    saved = [(sandbox.Sandbox, "start", timer(sandbox.Sandbox, "start", "sandbox start")),
-             (sandbox.Sandbox, "close", timer(sandbox.Sandbox, "close", "sandbox stop")),
-             (runner, "run_child", timer(runner, "run_child", "in calls", "calls")),
-             (pyrunner, "runtestprotocol", timer(pyrunner, "runtestprotocol", "tests", "items"))]
-    out: dict[str, dict[str, float]] = {}
+    def request(self: Any, message: dict, *a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return orig(self, message, *a, **k)   # type: ignore[misc]
+        finally:
+            trips.setdefault(str(message.get("op")), []).append(time.perf_counter() - t0)
     try:
-        for kind, src in (("solutions", course.root / "solutions"), ("stubs", course.root / "exercises")):
-            for rep in range(3):
-                d = work / f"{kind}-{rep}"
-                for module in course.modules:
-                    if (src / module.id).is_dir():
-                        shutil.copytree(src / module.id, d / module.id,
-                                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-                acc.clear()
-                t0 = time.perf_counter()
-                grading.grade(course, d, work / f"{kind}-{rep}.jsonl")
-                acc["total"] = time.perf_counter() - t0
-                if rep and (kind not in out or acc["total"] < out[kind]["total"]):
-                    out[kind] = dict(acc)
+        with Sandbox(sb_dir) as sb:
+            res["isolated"] = sb.isolated
+            impl = Impl(sb_dir / "00_start_here", "warmup", launcher=sb.launcher())
+            if orig is not None:
+                Sandbox.request = request   # type: ignore[method-assign]
+            res["sandbox: child forked from the warm template"] = timed(
+                lambda: impl.call("split_evenly", [1, 2, 3], 2), calls, warm=5)
     finally:
-        for owner, name, orig in saved:
-            setattr(owner, name, orig)
-    return out
+        if orig is not None:
+            Sandbox.request = orig   # type: ignore[method-assign]
+    n = len(res["sandbox: child forked from the warm template"])
+    for op, label in (("start", "  of which: template forks the child (round trip)"),
+                      ("kill", "  of which: template kills, reaps, wipes /tmp (round trip)")):
+        if len(trips.get(op, [])) >= n:
+            res[label] = trips[op][-n:]
+    return res
 
 
 # ---------------------------------------------------------------------------- report
@@ -419,6 +434,31 @@ def row(label: str, values: dict[str, list[float]], unit: float = 1.0, fmt: str 
         xs = values.get(kind, [])
         cells.append(f"{fmt.format(pct(xs, 50) * unit)} {fmt.format(pct(xs, 95) * unit)}" if xs else " " * 15)
     return f"{label:44} " + "   ".join(cells)
+
+
+def ratio_row(label: str, num: dict[str, list[float]], den: dict[str, list[float]]) -> tuple[str, dict[str, float]]:
+    """p50 / p50 and p95 / p95 per kind; returns the line and the p50 ratios."""
+    cells, r50s = [], {}
+    for kind in ("solutions", "stubs", "all"):
+        r50 = pct(num[kind], 50) / pct(den[kind], 50) if den[kind] else float("nan")
+        r95 = pct(num[kind], 95) / pct(den[kind], 95) if den[kind] else float("nan")
+        r50s[kind] = r50
+        cells.append(f"{r50:6.2f}x {r95:6.2f}x")
+    return f"{label:44} " + "   ".join(cells), r50s
+
+
+def paired_row(label: str, subs: list[Submission], num: dict[str, float], den: dict[str, float]
+               ) -> tuple[str, dict[str, float]]:
+    """Per submission num / den (graded one right after the other, so a change of load hits
+    both), then per kind the median and the largest; returns the line and the medians."""
+    ratios = by_kind(subs, {s.name: num[s.name] / den[s.name] for s in subs
+                            if s.name in num and s.name in den and den[s.name] > 0})
+    cells, medians = [], {}
+    for kind in ("solutions", "stubs", "all"):
+        xs = ratios[kind]
+        medians[kind] = statistics.median(xs) if xs else float("nan")
+        cells.append(f"{medians[kind]:6.2f}x {max(xs):6.2f}x" if xs else " " * 15)
+    return f"{label:44} " + "   ".join(cells), medians
 
 
 def by_kind(subs: list[Submission], times: dict[str, float]) -> dict[str, list[float]]:
@@ -432,20 +472,21 @@ def by_kind(subs: list[Submission], times: dict[str, float]) -> dict[str, list[f
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5, help="copies of solutions/ and of exercises/ (default 5)")
+    parser.add_argument("--n", type=int, default=3, help="copies of solutions/ and of exercises/ (default 3)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="submissions graded at once, both ways (default 1: per-submission times are sequential)")
+                        help="submissions graded at once, every way (default 1: per-submission times are sequential)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (notebooks, outputs) and say where")
     parser.add_argument("--calls", type=int, default=200, help="trivial calls timed per launcher (default 200)")
     parser.add_argument("--busy", type=int, default=0,
                         help="start this many busy-looping processes for the whole run (a loaded machine)")
-    parser.add_argument("--profile-into", type=Path, help=argparse.SUPPRESS)   # the bench's own child
     args = parser.parse_args()
+    for name in ("n", "jobs", "calls"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.busy < 0:
+        parser.error("--busy must be 0 or more")
 
     course = load_course(ROOT)
-    if args.profile_into:
-        print(json.dumps(profile_coursekit(course, args.profile_into)))
-        return 0
     work = Path(tempfile.mkdtemp(prefix="grade_speed-"))
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
@@ -460,10 +501,17 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def _at_once(fn: Any, items: list[Submission], jobs: int) -> dict[str, Any]:
+    """{name: fn(sub)} with `jobs` of them running at a time."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(fn, s): s for s in items}
+        return {futures[f].name: f.result() for f in concurrent.futures.as_completed(futures)}
+
+
 def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
     global KERNEL_LOG
     KERNEL_LOG = open(work / "kernels.log", "ab")
-    load_start = os.getloadavg()[0]
+    load_start = os.getloadavg()
     tests = collect_tests(course)
     made = make_submissions(course, work, args.n)
     subs = [s for pair in zip(made[:args.n], made[args.n:]) for s in pair]   # sol-01, stub-01, sol-02 ...
@@ -471,17 +519,23 @@ def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
     say(f"grade_speed: {len(subs)} submissions ({args.n} solutions, {args.n} stubs), {len(tests)} lessons, "
         f"{n_tests} graded tests, jobs={args.jobs}, busy={args.busy}, work folder {work}")
 
-    # warm-up, untimed: both ways' files are in the page cache before either is timed
+    # warm-up, untimed: every way's files are in the page cache before any is timed
     say("warm-up ...")
     grade_with_notebooks(course, subs[0], {k: v for k, v in list(tests.items())[:1]}, work / "nb", False)
     run_grade(grade_cmd(subs[:1], work / "out-warmup", 1), work / "grade.log")
+    (work / "warmup").mkdir()
+    run_floor("inprocess", subs[0], work / "warmup")
 
-    # With --jobs 1 each submission is graded by a notebook run and then by its own coursekit
-    # invocation, one after the other, so that a change in the machine's load hits both ways
-    # alike; the batch invocation follows. With --jobs J the notebooks run J at a time first.
+    # With --jobs 1 each submission is graded every way, one after the other (notebooks, its
+    # own coursekit invocation, the floor, grade() profiled in the sandbox), so that a change in
+    # the machine's load hits all alike; the batch invocation follows. With --jobs J each way
+    # runs J submissions at a time, one way after the other.
     nb: dict[str, Graded] = {}
     own: dict[str, float] = {}
     ck_own: dict[str, Graded] = {}
+    floor: dict[str, Graded] = {}
+    prof: dict[str, Graded] = {}
+    (work / "floor").mkdir()
 
     def own_invocation(s: Submission) -> None:
         own[s.name] = run_grade(grade_cmd([s], work / "out-single", 1), work / "grade.log")
@@ -489,19 +543,22 @@ def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
 
     t0 = time.perf_counter()
     if args.jobs == 1:
-        say("each submission: notebooks (nbclient, a kernel per lesson), then its own coursekit grade ...")
+        say("each submission: notebooks, its own coursekit grade, the floor, grade() profiled in the sandbox ...")
         for s in subs:
+            t_nb = time.perf_counter()
             nb[s.name] = grade_with_notebooks(course, s, tests, work / "notebooks", args.keep)
+            nb[s.name].parts["wall"] = time.perf_counter() - t_nb
             own_invocation(s)
-            say(f"  {s.name}: notebooks {nb[s.name].seconds:.2f} s, coursekit {own[s.name]:.2f} s")
+            floor[s.name] = run_floor("inprocess", s, work / "floor")
+            prof[s.name] = run_floor("sandbox", s, work / "floor")
+            say(f"  {s.name}: notebooks {nb[s.name].seconds:.2f} s, coursekit {ck_own[s.name].seconds:.2f} s "
+                f"(own invocation {own[s.name]:.2f} s), floor {floor[s.name].seconds:.2f} s, "
+                f"profiled grade() {prof[s.name].seconds:.2f} s; load {os.getloadavg()[0]:.1f}")
+        nb_wall = sum(g.parts["wall"] for g in nb.values())
     else:
         say(f"notebooks (nbclient, a kernel per lesson), {args.jobs} submissions at a time ...")
-        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(grade_with_notebooks, course, s, tests, work / "notebooks", args.keep): s
-                       for s in subs}
-            for fut in concurrent.futures.as_completed(futures):
-                nb[futures[fut].name] = fut.result()
-    nb_wall = time.perf_counter() - t0 - sum(own.values())
+        nb = _at_once(lambda s: grade_with_notebooks(course, s, tests, work / "notebooks", args.keep), subs, args.jobs)
+        nb_wall = time.perf_counter() - t0
     for s in subs:
         nb[s.name].scores = task_scores(course, nb[s.name].outcome, tests)
 
@@ -512,166 +569,245 @@ def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
         say("coursekit grade, one invocation per submission ...")
         for s in subs:
             own_invocation(s)
+        say(f"the floor and grade() profiled, {args.jobs} submissions at a time ...")
+        floor = _at_once(lambda s: run_floor("inprocess", s, work / "floor"), subs, args.jobs)
+        prof = _at_once(lambda s: run_floor("sandbox", s, work / "floor"), subs, args.jobs)
 
     say("per-call overhead ...")
     oh = per_call_overhead(course, work, args.calls)
-    say("where coursekit's time goes (grading.grade profiled in a fresh process) ...")
-    # a fresh process, like the grader's worker (a fork of a CLI that has only loaded pytest):
-    # in this one, the notebooks' leftovers make every garbage collection slower
-    (work / "profile").mkdir()
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--profile-into", str(work / "profile")],
-                          capture_output=True, text=True, cwd=ROOT)
-    try:
-        prof = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        prof = {}
-        say("  not profiled: " + ((done.stderr or done.stdout).strip().splitlines() or ["no output"])[-1])
+    load_end = os.getloadavg()
+    report(args, course, subs, tests, nb, nb_wall, ck, ck_own, own, batch_wall, floor, prof, oh, load_start, load_end)
+    agree = agreement(subs, nb, ck, ck_own, floor, prof)
+    goals(subs, nb, ck_own, own, floor, oh, agree)
+    return 0 if agree else 1   # a disagreement means the bench compares different work
 
-    # ------------------------------------------------------------------ the table
+
+def report(args: argparse.Namespace, course: Course, subs: list[Submission], tests: dict[str, Any],
+           nb: dict[str, Graded], nb_wall: float, ck: dict[str, Graded], ck_own: dict[str, Graded],
+           own: dict[str, float], batch_wall: float, floor: dict[str, Graded], prof: dict[str, Graded],
+           oh: dict[str, Any], load_start: tuple[float, ...], load_end: tuple[float, ...]) -> None:
+    n_tests = sum(len(v) for v in tests.values())
     nb_t = by_kind(subs, {k: v.seconds for k, v in nb.items()})
-    ck_t = by_kind(subs, {k: v.seconds for k, v in ck.items()})
+    ck_t = by_kind(subs, {k: v.seconds for k, v in ck_own.items()})
+    batch_t = by_kind(subs, {k: v.seconds for k, v in ck.items()})
     own_t = by_kind(subs, own)
-    cores = os.cpu_count()
-    load_end = os.getloadavg()[0]
+    fl_t = by_kind(subs, {k: v.seconds for k, v in floor.items()})
+    fl_wall = by_kind(subs, {k: v.parts["wall"] for k, v in floor.items()})
+    pr_t = by_kind(subs, {k: v.seconds for k, v in prof.items()})
+    cores = os.cpu_count() or 1
     print(f"\ngrade_speed: {args.n} solutions + {args.n} stubs, {len(tests)} lessons, {n_tests} graded tests; "
           f"jobs={args.jobs}; {cores} cores; busy loops: {args.busy}; Python {sys.version.split()[0]}; "
-          f"graded in bubblewrap: {sorted({str(g.sandboxed) for g in [*ck.values(), *ck_own.values()]})}; "
-          f"load average {load_start:.1f} at start, {load_end:.1f} at end")
-    if max(load_start, load_end) > args.busy + 0.75 * (cores or 1):
+          f"graded in bubblewrap: {sorted({str(g.sandboxed) for g in [*ck.values(), *ck_own.values()]})}")
+    import coursekit
+    print(f"  coursekit from {Path(coursekit.__file__).parent} (every process the bench starts uses it)")
+    print("  load average (1, 5, 15 min): at start " + ", ".join(f"{x:.2f}" for x in load_start)
+          + "; at end " + ", ".join(f"{x:.2f}" for x in load_end))
+    if max(load_start[0], load_end[0]) > args.busy + 0.75 * cores:
         print("  NOTE: other processes were busy on this machine during the run; its times are inflated and noisy")
     print(f"\n{'seconds per submission':44} {'solutions p50/p95':>15}   {'stubs p50/p95':>15}   {'all p50/p95':>15}")
     print(row("notebooks: nbclient, kernel per lesson", nb_t))
-    print(row("coursekit: results.json execution_time", ck_t))
+    print(row("coursekit: execution_time (own invocation)", ck_t))
+    print(row("coursekit: execution_time (batch)", batch_t))
     print(row("coursekit: own invocation, wall clock", own_t))
+    print(row("floor: grade(), calls in-process", fl_t))
+    print(row("floor: its own process, wall clock", fl_wall))
+    print(row("grade() profiled in the sandbox", pr_t))
     print(f"{'coursekit: one batch invocation, wall / 2N':44} {batch_wall / len(subs):7.3f}   "
           f"(notebooks, same jobs: {nb_wall / len(subs):.3f})")
-    ratios = {}
-    for label, t in (("execution_time", ck_t), ("own wall clock", own_t)):
-        cells = []
-        for kind in ("solutions", "stubs", "all"):
-            r50 = pct(nb_t[kind], 50) / pct(t[kind], 50)
-            r95 = pct(nb_t[kind], 95) / pct(t[kind], 95)
-            cells.append(f"{r50:6.1f}x {r95:6.1f}x")
-            ratios[(label, kind)] = r50
-        print(f"{'speedup, notebooks / coursekit ' + label:44} " + "   ".join(cells))
-    # The learner's code and the scenarios, timed inside the kernel's calls, where a call has
-    # no overhead at all: any grader running the same tests must spend at least this, so
-    # notebooks / this is the most any grader could gain on this course's tests.
-    ceil_t = by_kind(subs, {s.name: nb[s.name].parts.get("in calls", 0.0) for s in subs})
-    print(f"{'ceiling: notebooks / time inside calls':44} " + "   ".join(
-        f"{pct(nb_t[k], 50) / pct(ceil_t[k], 50):6.1f}x {pct(nb_t[k], 95) / pct(ceil_t[k], 95):6.1f}x"
-        for k in ("solutions", "stubs", "all")))
 
-    print(f"\n{'per test call (trivial call, ms)':44} {'p50':>7} {'p95':>7}  {'n':>4}")
-    keys = ["sandbox: child forked from the warm template", "plain Launcher: cold `python -I` child",
-            "bare `python -I -c pass`", "in-process call (notebook side)",
+    print(f"\n{'ratios per submission, median and largest':44} {'solutions':>15}   {'stubs':>15}   {'all':>15}")
+    for label, num, den in (
+            ("grader / floor: execution_time / grade()", {k: g.seconds for k, g in ck_own.items()},
+             {k: g.seconds for k, g in floor.items()}),
+            ("grader / floor: wall clock / wall clock", own, {k: g.parts["wall"] for k, g in floor.items()}),
+            ("grade(): sandboxed / in-process (profiled)", {k: g.seconds for k, g in prof.items()},
+             {k: g.seconds for k, g in floor.items()})):
+        print(paired_row(label, subs, num, den)[0])
+    print(f"\n{'ratios of p50s and of p95s':44} {'solutions':>15}   {'stubs':>15}   {'all':>15}")
+    for label, num, den in (
+            ("grader / floor: execution_time / grade()", ck_t, fl_t),
+            ("grader / floor: wall clock / wall clock", own_t, fl_wall),
+            ("notebooks / floor", nb_t, fl_t),
+            ("speedup, notebooks / coursekit exec_time", nb_t, ck_t),
+            ("speedup, notebooks / coursekit wall clock", nb_t, own_t)):
+        print(ratio_row(label, num, den)[0])
+    # The learner's code and the scenarios, timed inside the kernel's calls, where a call has
+    # no overhead at all: any grader running the same tests must spend at least this.
+    ceil_t = by_kind(subs, {s.name: nb[s.name].parts.get("in calls", 0.0) for s in subs})
+    print(ratio_row("ceiling: notebooks / time inside calls", nb_t, ceil_t)[0])
+
+    print(f"\n{'per test call (trivial call, ms)':56} {'p50':>7} {'p95':>7}  {'n':>4}")
+    keys = ["sandbox: child forked from the warm template",
+            "  of which: template forks the child (round trip)",
+            "  of which: template kills, reaps, wipes /tmp (round trip)",
+            "floor: in-process launcher (thread, pipes, JSON)", "in-process call (notebook side)",
+            "plain Launcher: cold `python -I` child", "bare `python -I -c pass`",
             "sandbox start (bwrap + warm template), per submission"]
     for k in keys:
         if k in oh:
             xs = oh[k]
-            print(f"{k:44} {pct(xs, 50) * 1e3:7.2f} {pct(xs, 95) * 1e3:7.2f}  {len(xs):4d}")
+            print(f"{k:56} {pct(xs, 50) * 1e3:7.2f} {pct(xs, 95) * 1e3:7.2f}  {len(xs):4d}")
     if "sandbox_error" in oh:
         print(f"  sandbox not measured: {oh['sandbox_error']}")
     elif not oh.get("isolated"):
         print("  NOTE: the sandbox measured here ran without bubblewrap (not available)")
-    sb = oh.get("sandbox: child forked from the warm template", [])
-    cold = oh["plain Launcher: cold `python -I` child"]
-    if sb:
-        print(f"{'ratio: sandbox call / plain cold call':44} {pct(sb, 50) / pct(cold, 50):7.2f}x "
-              f"(p95 {pct(sb, 95) / pct(cold, 95):.2f}x); sandbox call / bare python start "
-              f"{pct(sb, 50) / pct(oh['bare `python -I -c pass`'], 50):.2f}x")
+    where(subs, nb, ck_own, own, floor, prof)
 
-    # ------------------------------------------------------------------ where the time goes
-    floor = pct(sb, 50) if sb else 0.0
-    starts = oh.get("sandbox start (bwrap + warm template), per submission", [float("nan")])
+
+def where(subs: list[Submission], nb: dict[str, Graded], ck_own: dict[str, Graded], own: dict[str, float],
+          floor: dict[str, Graded], prof: dict[str, Graded]) -> None:
+    """Where each way's time goes, per kind of submission (means), and what the grader spends
+    beyond the floor, row by row. coursekit's column is grade() profiled in the sandbox, the
+    floor's grade() in-process; each run also timed a call that does nothing, after grading."""
     kinds = ("solutions", "stubs")
-    nbp = {}
-    for kind in kinds:
-        names = [s.name for s in subs if s.kind == kind]
-        part_names = set().union(*(nb[n].parts for n in names))
-        nbp[kind] = {k: statistics.mean(nb[n].parts.get(k, 0.0) for n in names) for k in part_names}
-        nbp[kind]["total"] = statistics.mean(nb[n].seconds for n in names)
-        nbp[kind]["cli"] = statistics.mean(own[n] - ck_own[n].seconds for n in names)
-        nbp[kind]["exec"] = statistics.mean(ck[n].seconds for n in names)
 
-    def two(f: Any) -> str:
-        try:
-            return " / ".join(f"{f(k):5.2f}" for k in kinds)
-        except (KeyError, ZeroDivisionError):
-            return "  n/a"
+    def mean(ways: dict[str, Graded], kind: str, f: Any) -> float:
+        xs = [f(ways[s.name]) for s in subs if s.kind == kind and s.name in ways]
+        return statistics.mean(xs) if xs else float("nan")
 
-    def nbv(key: str) -> Any:
-        return lambda k: nbp[k].get(key, 0.0)
+    def part(key: str) -> Any:
+        return lambda g: g.parts.get(key, 0.0)
 
-    def ckv(key: str) -> Any:
-        return lambda k: prof[k].get(key, 0.0)
+    def rtrips(g: Graded) -> float:
+        return sum(v for k, v in g.parts.items() if k.startswith("op "))
 
-    rows = [
-        ("start-up: kernel start | sandbox start", two(nbv("kernel start")), two(ckv("sandbox start"))),
-        ("pytest: import, configure, collect, finish", two(lambda k: nbp[k].get("start", 0) + nbp[k].get("setup", 0)),
-         two(lambda k: prof[k]["total"] - prof[k].get("sandbox start", 0) - prof[k].get("sandbox stop", 0)
-             - prof[k].get("tests", 0))),
-        ("  | learner's files run as answer cells", two(nbv("answer")), "    -"),
-        ("learner's code + scenarios, inside calls",
-         two(nbv("in calls")), two(lambda k: prof[k].get("in calls", 0) - prof[k].get("calls", 0) * floor)),
-        ("per-call overhead: calls x trivial call", two(lambda k: 0.0),
-         two(lambda k: prof[k].get("calls", 0) * floor)),
-        ("per test: pytest report, cell, traceback",
-         two(lambda k: nbp[k].get("tests", 0) - nbp[k].get("in calls", 0)),
-         two(lambda k: prof[k].get("tests", 0) - prof[k].get("in calls", 0))),
-        ("shutdown: kernel stop | sandbox close", two(nbv("kernel stop")), two(ckv("sandbox stop"))),
-        ("= total: kernels | grading.grade() profiled", two(nbv("total")), two(ckv("total"))),
-        ("  (coursekit execution_time, real workers)", "", two(nbv("exec"))),
-        ("  (coursekit CLI start, not in either total)", "", two(nbv("cli"))),
+    def restarts(g: Graded) -> float:
+        return g.parts.get("sandbox restart", 0.0)
+
+    def in_child(g: Graded) -> float:
+        return g.parts.get("in calls", 0) - rtrips(g) - restarts(g)
+
+    def pytest_own(g: Graded) -> float:
+        p = g.parts
+        return p["total"] - p.get("tests", 0) - p.get("sandbox start", 0) - p.get("sandbox stop", 0)
+
+    def trivial_child(g: Graded) -> float:
+        # a call that does nothing, less the template's round trips: the child's fixed cost
+        return g.parts.get("trivial call", 0) - sum(v for k, v in g.parts.items() if k.startswith("trivial op "))
+
+    floor_trivial = {k: mean(floor, k, part("trivial call")) for k in kinds}
+    for s in subs:
+        if s.name in prof:
+            g = prof[s.name]
+            g.parts["child fixed"] = g.parts.get("calls", 0) * max(trivial_child(g) - floor_trivial[s.kind], 0.0)
+    child_fixed = part("child fixed")
+
+    zero = lambda g: 0.0  # noqa: E731
+    rows: list[tuple[str, Any, Any, Any]] = [
+        # label, notebooks, coursekit (grade() profiled in the sandbox), floor (in-process)
+        ("start-up: kernel start | sandbox start", part("kernel start"), part("sandbox start"), zero),
+        ("pytest: configure, collect, finish", lambda g: g.parts.get("start", 0) + g.parts.get("setup", 0),
+         pytest_own, pytest_own),
+        ("learner's files run as answer cells", part("answer"), zero, zero),
+        ("calls: template round trips (fork; kill, wipe)", zero, rtrips, zero),
+        ("calls: sandbox restarts", zero, restarts, zero),
+        ("calls: in the child | in the kernel/thread", part("in calls"), in_child, part("in calls")),
+        ("  of which fixed per call (an empty call's)", zero, child_fixed, zero),
+        ("  of which the learner's code and the rest", zero, lambda g: in_child(g) - child_fixed(g),
+         part("in calls")),
+        ("per test: pytest, reports, cell", lambda g: g.parts.get("tests", 0) - g.parts.get("in calls", 0),
+         lambda g: g.parts.get("tests", 0) - g.parts.get("in calls", 0),
+         lambda g: g.parts.get("tests", 0) - g.parts.get("in calls", 0)),
+        ("shutdown: kernel stop | sandbox close", part("kernel stop"), part("sandbox stop"), zero),
+        ("= total: kernels | grade() profiled | floor", lambda g: g.seconds, lambda g: g.seconds, lambda g: g.seconds),
     ]
-    calls_nb = " / ".join(f"{nbp[k].get('calls', 0):.0f}" for k in kinds)
-    calls_ck = " / ".join(f"{prof[k].get('calls', 0):.0f}" for k in kinds) if prof else "n/a"
-    print(f"\nwhere the time goes, s per submission (solutions / stubs; calls {calls_nb} | {calls_ck}; "
-          f"per-call floor {floor * 1e3:.1f} ms; sandbox start alone {pct(starts, 50):.3f} s)")
-    print(f"{'':44} {'notebooks':>13}   {'coursekit':>13}")
-    for label, a, b in rows:
-        if b and not prof and "profiled" not in label and "execution_time" not in label and "CLI" not in label:
-            b = "  n/a"
-        print(f"{label:44} {a:>13}   {b:>13}")
 
-    # ------------------------------------------------------------------ agreement
-    print("\nscores, per task (notebook baseline vs coursekit results.json; batch and own-invocation runs):")
+    def cell(ways: dict[str, Graded], f: Any) -> str:
+        return " / ".join(f"{mean(ways, k, f):5.2f}" for k in kinds)
+
+    def diff(fa: Any, fb: Any) -> str:
+        return " / ".join(f"{mean(prof, k, fa) - mean(floor, k, fb):+5.2f}" for k in kinds)
+
+    calls = " / ".join(f"{mean(prof, k, part('calls')):.0f}" for k in kinds)
+    print(f"\nwhere the time goes, s per submission, mean (solutions / stubs; {calls} calls)")
+    print("  a call that does nothing, timed in the same runs (ms, solutions / stubs): sandbox "
+          + " / ".join(f"{mean(prof, k, part('trivial call')) * 1e3:.2f}" for k in kinds)
+          + ", of it the template's round trips "
+          + " / ".join(f"{mean(prof, k, lambda g: g.parts.get('trivial call', 0) - trivial_child(g)) * 1e3:.2f}"
+                       for k in kinds)
+          + "; floor " + " / ".join(f"{floor_trivial[k] * 1e3:.2f}" for k in kinds))
+    print(f"{'':44} {'notebooks':>13}   {'coursekit':>13}   {'floor':>13}   {'coursekit-floor':>15}")
+    for label, fn, fc, ff in rows:
+        print(f"{label:44} {cell(nb, fn):>13}   {cell(prof, fc):>13}   {cell(floor, ff):>13}   {diff(fc, ff):>15}")
+    # outside grade(): the real grader's worker and CLI, the floor's process
+    ck_out = " / ".join(f"{mean(ck_own, k, lambda g: g.seconds) - mean(prof, k, lambda g: g.seconds):+5.2f}"
+                        for k in kinds)
+    cli = " / ".join(f"{statistics.mean(own[s.name] - ck_own[s.name].seconds for s in subs if s.kind == k):5.2f}"
+                     for k in kinds)
+    fl_out = " / ".join(f"{mean(floor, k, lambda g: g.parts['wall'] - g.seconds):5.2f}"
+                        for k in kinds)
+    print(f"{'execution_time - grade() profiled':44} {'':>13}   {ck_out:>13}")
+    print(f"{'  (worker fork, submission copy; noise)':44}")
+    print(f"{'process: start, imports (CLI: + reports)':44} {'':>13}   {cli:>13}   {fl_out:>13}")
+    # the tests where the grader spends most beyond the floor
+    for kind in kinds:
+        names = [s.name for s in subs if s.kind == kind and s.name in prof and s.name in floor]
+        if not names:
+            continue
+        ids = set.intersection(*(set(prof[n].per_test) & set(floor[n].per_test) for n in names))
+        extra = {i: statistics.mean(prof[n].per_test[i] - floor[n].per_test[i] for n in names) for i in ids}
+        top = sorted(extra, key=lambda i: -extra[i])[:5]
+        print(f"  {kind}: most extra time per test (coursekit - floor, ms): "
+              + "; ".join(f"{i.split('::')[-1]} {extra[i] * 1e3:+.0f}" for i in top))
+
+
+def agreement(subs: list[Submission], nb: dict[str, Graded], ck: dict[str, Graded], ck_own: dict[str, Graded],
+              floor: dict[str, Graded], prof: dict[str, Graded]) -> bool:
+    print("\nscores, per task (the notebooks, the floor and grade() profiled vs coursekit's batch and own runs):")
     disagree = 0
     for s in subs:
         bad = False
-        for label, other in (("batch", ck[s.name]), ("own", ck_own[s.name])):
-            diffs = [f"{t}: notebook {nb[s.name].scores.get(t)} vs coursekit {other.scores.get(t)}"
-                     for t in sorted(set(nb[s.name].scores) | set(other.scores))
-                     if abs(nb[s.name].scores.get(t, 0.0) - other.scores.get(t, 0.0)) > 1e-6]
+        base = ck[s.name]
+        for label, other in (("notebooks", nb[s.name]), ("own", ck_own[s.name]), ("floor", floor[s.name]),
+                             ("profiled", prof[s.name])):
+            diffs = [f"{t}: {label} {other.scores.get(t)} vs coursekit batch {base.scores.get(t)}"
+                     for t in sorted(set(base.scores) | set(other.scores))
+                     if abs(base.scores.get(t, 0.0) - other.scores.get(t, 0.0)) > 1e-6]
             if diffs:
                 bad = True
-                failed_nb = [nid for nid, v in nb[s.name].outcome.items() if v == "failed"]
                 print(f"  DISAGREE {s.name} ({label}): " + "; ".join(diffs))
-                print(f"           notebook failed tests: {', '.join(failed_nb) or 'none'}")
+                print(f"           {label} failed tests: "
+                      + (", ".join(k for k, v in other.outcome.items() if "F" in v or v == "failed") or "none"))
                 print("           coursekit failed tests: " + ", ".join(
-                    f"{k}={v}" for k, v in other.outcome.items() if "F" in v))
+                    f"{k}={v}" for k, v in base.outcome.items() if "F" in v))
         disagree += bad
-    totals = {s.name: (sum(nb[s.name].scores.values()), sum(ck[s.name].scores.values())) for s in subs}
-    print(f"  {len(subs) - disagree} of {len(subs)} submissions agree: "
-          + ("every task's score is the same in both coursekit runs" if not disagree
-             else f"{disagree} submission(s) disagree, above")
-          + "; totals (notebook/coursekit): "
-          + ", ".join(f"{k} {a:g}/{b:g}" for k, (a, b) in totals.items()))
+    totals = {s.name: (sum(nb[s.name].scores.values()), sum(ck[s.name].scores.values()),
+                       sum(floor[s.name].scores.values())) for s in subs}
+    print(f"  {len(subs) - disagree} of {len(subs)} submissions agree"
+          + ("" if not disagree else f"; {disagree} disagree, above")
+          + "; totals (notebooks/coursekit/floor): "
+          + ", ".join(f"{k} {a:g}/{b:g}/{c:g}" for k, (a, b, c) in totals.items()))
+    return not disagree
 
-    # ------------------------------------------------------------------ goals
-    print("\ngoals:")
-    for label in ("execution_time", "own wall clock"):
-        r = ratios[(label, "all")]
-        print(f"  {'PASS' if r >= SPEEDUP_GOAL else 'FAIL'}  >= {SPEEDUP_GOAL:g}x faster per submission (p50, all; "
-              f"coursekit {label}): {r:.1f}x")
+
+def goals(subs: list[Submission], nb: dict[str, Graded], ck_own: dict[str, Graded], own: dict[str, float],
+          floor: dict[str, Graded], oh: dict[str, Any], agree: bool) -> None:
+    ck_t = by_kind(subs, {k: v.seconds for k, v in ck_own.items()})
+    fl_t = by_kind(subs, {k: v.seconds for k, v in floor.items()})
+    print("\ngoals (ratios of times measured in this run):")
+    _, r = paired_row("", subs, {k: g.seconds for k, g in ck_own.items()}, {k: g.seconds for k, g in floor.items()})
+    _, r50 = ratio_row("", ck_t, fl_t)
+    for kind in ("solutions", "stubs"):
+        good = r[kind] <= FLOOR_GOAL
+        print(f"  {'PASS' if good else 'FAIL'}  grader / floor <= {FLOOR_GOAL:g} for {kind} (execution_time / "
+              f"in-process grade(), median per submission): {r[kind]:.2f} (p50 / p50: {r50[kind]:.2f})")
+    nb_s = {k: g.seconds for k, g in nb.items()}
+    _, s_exec = paired_row("", subs, nb_s, {k: g.seconds for k, g in ck_own.items()})
+    _, s_wall = paired_row("", subs, nb_s, own)
+    for kind in ("solutions", "stubs"):
+        good = s_wall[kind] > 1.0
+        print(f"  {'PASS' if good else 'FAIL'}  ahead of notebook grading for {kind}: notebooks / coursekit "
+              f"{s_wall[kind]:.2f}x by its own invocation's wall clock ({s_exec[kind]:.2f}x by execution_time; "
+              "median per submission)")
+    sb = oh.get("sandbox: child forked from the warm template", [])
     if sb:
         m = pct(sb, 50) * 1e3
-        print(f"  {'PASS' if m < OVERHEAD_GOAL_MS else 'FAIL'}  sandbox overhead per test call < {OVERHEAD_GOAL_MS:g} ms "
+        good = m < OVERHEAD_GOAL_MS
+        print(f"  {'PASS' if good else 'FAIL'}  sandbox overhead per test call < {OVERHEAD_GOAL_MS:g} ms "
               f"(median): {m:.2f} ms")
     else:
         print("  n/a   sandbox overhead per test call: no sandbox to measure")
-    print(f"  {'PASS' if not disagree else 'FAIL'}  both ways give the same score for every task of every submission")
-    return 0 if not disagree else 1
+    print(f"  {'PASS' if agree else 'FAIL'}  every way gives the same score for every task of every submission")
 
 
 if __name__ == "__main__":

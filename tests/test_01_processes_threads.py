@@ -1,5 +1,9 @@
 """Graded tests of 01_processes_threads. The code under test runs in a child process (see
-coursekit.runner); scenarios are module-level functions sent to it as source code."""
+coursekit.runner); scenarios are module-level functions sent to it as source code.
+
+PYTEST_DONT_REWRITE: a failing assert reads as its message alone, so every assert here has
+one, written for the learner (see coursekit.testing).
+"""
 
 import random
 import sys
@@ -30,6 +34,7 @@ def test_sequential_adds_everything(cost):
         (FOUR_CPU, "seq", 2, 0, 4.0),
         (FOUR_IO, "seq", 2, 0, 4.0),
         (MIXED, "seq", 4, 0, 9.0),
+        (FOUR_CPU, "seq", 2, 0.5, 4.0),      # spawn_cost is for "procs" only
     ], "one thread adds up every wait and every computation")
 
 
@@ -41,6 +46,7 @@ def test_gil_threads_overlap_waits_not_computation(cost):
         (FOUR_IO, "threads_gil", 1, 1.0),           # waits overlap
         (MIXED, "threads_gil", 4, 5.0),             # [0,2] 0-2, [0,1] 2-3, [1,1] 3-4, [3,1] 4-5
         ([[2, 1], [0, 1]], "threads_gil", 2, 3.0),  # the CPU idles from 1 to 2 waiting for the first job
+        (FOUR_CPU, "threads_gil", 2, 0.5, 4.0),     # spawn_cost is for "procs" only
     ], "under the GIL waits overlap but computations take turns")
 
 
@@ -53,7 +59,11 @@ def test_free_threads_compute_in_parallel(cost):
         (FOUR_CPU, "threads_ft", 8, 1.0),
         (MIXED, "threads_ft", 2, 4.0),    # core A: [0,2] 0-2, [3,1] 3-4; core B: [0,1] 0-1, [1,1] 1-2
         (FOUR_IO, "threads_ft", 1, 1.0),
-    ], "without a GIL up to `cores` threads compute at once")
+        # all ready at 0: they take the cores in list order; A: [0,3] 0-3; B: [0,1] x 3, 0-3
+        ([[0, 3], [0, 1], [0, 1], [0, 1]], "threads_ft", 2, 3.0),
+        (FOUR_CPU, "threads_ft", 2, 0.5, 2.0),      # spawn_cost is for "procs" only
+    ], "without a GIL up to `cores` threads compute at once; ready jobs take a free core in the order "
+       "they became ready, ties in list order")
 
 
 @task("01.1")
@@ -65,7 +75,10 @@ def test_process_pool_pays_for_its_workers(cost):
         (FOUR_IO, "procs", 2, 0.0, 2.0),     # a worker's wait blocks that worker
         ([[0, 1]], "procs", 4, 0.25, 1.25),  # one job needs one worker
         (MIXED, "procs", 2, 0.0, 5.0),       # w0: [3,1] 0-4, [0,1] 4-5; w1: [0,2] 0-2, [1,1] 2-4
-    ], "a process pool runs one job per worker at a time, after paying to start its workers")
+        ([[0, 1]], "procs", 4, 0.5, 1.5),    # min(cores, jobs) = 1 worker is started, ready at 0.5
+        ([[0, 1], [0, 1], [0, 2]], "procs", 2, 0.0, 3.0),   # in list order: [0,2] goes last, to w0 at 1
+    ], "a process pool of min(cores, jobs) workers runs one job per worker at a time, handed out in list "
+       "order, after paying to start its workers")
 
 
 @task("01.1")
@@ -97,7 +110,7 @@ def test_empty_and_bad_input(cost):
     check_table(cost, "makespan", [([], model, 2, 1.0, 0.0) for model in ("seq", "threads_gil", "threads_ft", "procs")],
                 "an empty job list takes no time")
     check_raises(cost, "makespan", [([[0, 1]], "green_threads", 1, 0), ([[0, 1]], "seq", 0, 0),
-                                    ([[-1, 1]], "seq", 1, 0), ([[0, 1]], "procs", 1, -0.5)])
+                                    ([[-1, 1]], "seq", 1, 0), ([[1, -1]], "seq", 1, 0), ([[0, 1]], "procs", 1, -0.5)])
 
 
 # ---------------------------------------------------------------- 01.2 start methods
@@ -147,7 +160,7 @@ def compare_with_multiprocessing(module):
 @task("01.2")
 def test_old_versions_are_out_of_scope(exercise):
     """Versions before 3.8 raise ValueError"""
-    check_raises(exercise("start_methods"), "all_start_methods", [("linux", (3, 7)), ("darwin", (2, 7))])
+    check_raises(exercise("start_methods"), "all_start_methods", [("linux", (3, 7)), ("darwin", (2, 7)), ("win32", (3, 7))])
 
 
 # ---------------------------------------------------------------- 01.3 thread census

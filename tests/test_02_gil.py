@@ -3,18 +3,22 @@ scenarios are module-level functions sent to it as source code, so each one impo
 needs and defines its helpers inside its own body.
 
 Every interleaving that matters is forced (a Barrier, an Event, a lock that makes a thread
-wait for the other, a FIFO between processes): none of these tests sleeps or measures time.
-Where a bug can hang the code (a deadlock, a consumer that never stops), the runner's time
-limit is the detector, and explained_hang() says what the hang most likely means.
+wait for the other, a file lock that a reply's arrival opens): none of these tests sleeps or
+measures time. Where a bug can hang the code (a deadlock, a consumer that never stops), the
+runner's time limit is the detector, and explained_hang() says what the hang most likely means.
+
+PYTEST_DONT_REWRITE: a failing assert reads as its message alone, so every assert here has
+one, written for the learner (see coursekit.testing).
 """
 
 import contextlib
+import json
 import random
 
 import pytest
 
 from coursekit.runner import CallTimeout
-from coursekit.testing import call_each, check_raises, check_table
+from coursekit.testing import call_each, check_raises, check_table, fail_if_any
 
 task = pytest.mark.task
 
@@ -99,10 +103,15 @@ def test_counts_do_not_depend_on_the_switch_interval(exercise):
     """The counts are forced, not lucky: the same for a 1 us, 5 ms or 100 s switch interval"""
     intervals = [1e-6, 0.005, 100.0]
     got = exercise("lost_updates").run(counts_under_intervals, intervals)
-    wrong = [f"with sys.setswitchinterval({s}): lost_updates(4, 20) gave {a} (expected 60), "
-             f"locked {b} (expected 0)" for s, (a, b) in zip(intervals, got) if [a, b] != [60, 0]]
-    assert not wrong, ("the count must come from the forced interleaving, not from when the GIL "
-                       "happens to switch:\n" + "\n".join(wrong))
+    wrong = []
+    for seconds, (unlocked, locked) in zip(intervals, got):
+        if unlocked != 60:
+            wrong.append(f"with sys.setswitchinterval({seconds}), lost_updates(4, 20) said {unlocked} increments "
+                         "were lost, not 60: each round, all 4 threads must read before any of them writes")
+        if locked != 0:
+            wrong.append(f"with sys.setswitchinterval({seconds}), lost_updates(4, 20, locked=True) said {locked} "
+                         "increments were lost, not 0: hold the lock from each read to its write")
+    fail_if_any(wrong, "the counts must come from the interleaving you force, not from when the GIL happens to switch:")
 
 
 @task("02.1")
@@ -142,7 +151,8 @@ def inside_and_after(module, cases):
 @task("02.2")
 def test_sets_the_interval_and_restores_it(exercise):
     """Inside the block the interval is the one asked for; after it, the one before"""
-    cases = [(5000, 0.001), (5000, 0.0005), (5000, 2.0), (1000, 0.01), (2000, 0.5)]
+    # 1e-6 is the smallest value allowed; an int is a number too
+    cases = [(5000, 0.001), (5000, 0.0005), (5000, 2.0), (1000, 0.01), (2000, 0.5), (5000, 1e-6), (5000, 2)]
     got = exercise("switch_interval").run(inside_and_after, cases)
     for (before_us, seconds), r in zip(cases, got):
         assert r["inside_us"] == round(seconds * 1e6), \
@@ -153,29 +163,37 @@ def test_sets_the_interval_and_restores_it(exercise):
 
 def raise_inside(module):
     import sys
-    sys.setswitchinterval(0.004)
-    before = sys.getswitchinterval()
 
     class Boom(Exception):
         pass
 
-    try:
-        with module.switch_interval(0.0002):
-            raise Boom("raised inside the block")
-    except Boom:
-        propagated = True
-    else:
-        propagated = False
-    return {"propagated": propagated, "after_us": round(sys.getswitchinterval() * 1e6),
-            "restored": sys.getswitchinterval() == before}
+    out = []
+    for exc in (Boom("raised inside the block"), KeyboardInterrupt()):   # Ctrl-C is no Exception
+        sys.setswitchinterval(0.004)
+        before = sys.getswitchinterval()
+        try:
+            with module.switch_interval(0.0002):
+                raise exc
+        except BaseException as caught:
+            propagated = caught is exc
+        else:
+            propagated = False
+        out.append({"what": type(exc).__name__, "propagated": propagated,
+                    "after_us": round(sys.getswitchinterval() * 1e6), "restored": sys.getswitchinterval() == before})
+    return out
 
 
 @task("02.2")
 def test_restores_when_the_block_raises(exercise):
-    """An exception in the block propagates, and the interval is restored first"""
-    r = exercise("switch_interval").run(raise_inside)
-    assert r["propagated"], "an exception raised in the block must reach the caller, not be swallowed"
-    assert r["restored"], f"the interval was 4000 us before the block that raised, and {r['after_us']} us after: restore it in a finally"
+    """An exception in the block - even KeyboardInterrupt - propagates, and the interval is restored first"""
+    wrong = []
+    for r in exercise("switch_interval").run(raise_inside):
+        if not r["propagated"]:
+            wrong.append(f"a {r['what']} raised in the block must reach the caller, not be swallowed or replaced")
+        if not r["restored"]:
+            wrong.append(f"the interval was 4000 us before a block that raised {r['what']}, and {r['after_us']} us "
+                         "after it: restore it in a finally, which runs however the block ends")
+    fail_if_any(wrong)
 
 
 def nested(module):
@@ -256,6 +274,11 @@ def test_exact_to_the_microsecond(exercise):
 
 # ---------------------------------------------------------------- 02.3 bank transfers
 
+def shown(balances):
+    """Balances as a learner writes them: a=75, b=0."""
+    return ", ".join(f"{k}={v}" for k, v in balances.items()) if isinstance(balances, dict) else repr(balances)
+
+
 def simple_transfers(module):
     bank = module.Bank({"a": 100, "b": 50, "c": 0})
     bank.transfer("a", "b", 30)
@@ -269,27 +292,35 @@ def test_transfers_move_money(exercise):
     """Transfers move money from one account to the other"""
     got = exercise("bank_transfer").run(simple_transfers)
     assert got == {"a": 75, "b": 0, "c": 75}, \
-        f"from a=100, b=50, c=0, transfers a->b 30, b->c 80, c->a 5 should leave a=75, b=0, c=75; balances() gave {got}"
+        f"from a=100, b=50, c=0, transfers a->b 30, b->c 80, c->a 5 should leave a=75, b=0, c=75; balances() gave {shown(got)}"
+
+
+@task("02.3")
+def test_bank_refuses_bad_balances(exercise):
+    """Bank() refuses a balance that is not a whole number >= 0"""
+    check_raises(exercise("bank_transfer"), "Bank", [({"a": -1},), ({"a": 1.5},), ({"a": 10, "b": -3},)])
 
 
 def refused_transfers(module, attempts):
+    """Each attempt on a fresh Bank(a=100, b=50): what it raised, the locks it left held, the balances after."""
     import threading
-    locks = []
-
-    def factory():
-        locks.append(threading.Lock())
-        return locks[-1]
-
-    bank = module.Bank({"a": 100, "b": 50}, lock_factory=factory)
     out = []
     for source, target, amount in attempts:
+        locks = []
+
+        def factory():
+            locks.append(threading.Lock())
+            return locks[-1]
+
+        bank = module.Bank({"a": 100, "b": 50}, lock_factory=factory)
         try:
             bank.transfer(source, target, amount)
         except (KeyError, ValueError) as exc:
             raised = type(exc).__name__
         else:
             raised = None
-        out.append({"raised": raised, "held": sum(lock.locked() for lock in locks), "balances": bank.balances()})
+        held = sum(lock.locked() for lock in locks)
+        out.append({"raised": raised, "held": held, "balances": None if held else bank.balances()})
     return out
 
 
@@ -298,18 +329,25 @@ def test_refused_transfers_change_nothing(exercise):
     """Bad transfers raise (KeyError, ValueError), change no balance and release their locks"""
     attempts = [("a", "zz", 1, "KeyError"), ("zz", "a", 1, "KeyError"), ("a", "a", 10, "ValueError"),
                 ("a", "b", 0, "ValueError"), ("a", "b", -5, "ValueError"), ("a", "b", 2.5, "ValueError"),
-                ("a", "b", 101, "ValueError"), ("b", "a", 51, "ValueError")]
+                ("a", "b", 2.0, "ValueError"), ("a", "b", 101, "ValueError"), ("b", "a", 51, "ValueError")]
     got = exercise("bank_transfer").run(refused_transfers, [row[:3] for row in attempts])
     wrong = []
     for (source, target, amount, expected), r in zip(attempts, got):
         call = f"transfer({source!r}, {target!r}, {amount!r})"
-        if r["raised"] != expected:
-            wrong.append(f"{call} should raise {expected}, " + (f"raised {r['raised']}" if r["raised"] else "went through"))
-        elif r["balances"] != {"a": 100, "b": 50}:
-            wrong.append(f"{call} was refused but changed the balances to {r['balances']}")
-        elif r["held"]:
-            wrong.append(f"{call} raised while still holding {r['held']} lock(s): release them on every way out")
-    assert not wrong, "\n".join(wrong)
+        if r["held"]:
+            how = f"raised {r['raised']}" if r["raised"] else "returned"
+            wrong.append(f"{call} {how} while still holding {r['held']} lock(s): release them on every way out")
+            continue
+        changed = r["balances"] != {"a": 100, "b": 50}
+        change = f"changed the balances from a=100, b=50 to {shown(r['balances'])}"
+        if r["raised"] is None:
+            wrong.append(f"{call} should raise {expected}, but it went through" + (f" and {change}" if changed else ""))
+        elif r["raised"] != expected:
+            wrong.append(f"{call} should raise {expected}, not {r['raised']}")
+        elif changed:
+            wrong.append(f"{call} raised {expected} as it should, but first {change}: check everything before "
+                         "you move any money")
+    fail_if_any(wrong, "each of these ran on a fresh Bank with a=100, b=50:")
 
 
 def lock_orders(module, pairs):
@@ -359,28 +397,168 @@ def test_one_lock_per_account_taken_in_one_global_order(exercise):
     for x, y in pairs:
         acquired, held = t[x + y]["acquired"], t[x + y]["held"]
         assert len(acquired) == 2 and len(set(acquired)) == 2, \
-            f"transfer({x!r}, {y!r}) acquired locks {acquired}: it must take exactly its two accounts' locks, once each"
-        assert not held, f"transfer({x!r}, {y!r}) returned still holding a lock"
-        assert acquired[0] == t[y + x]["acquired"][0], \
-            (f"transfer({x!r}, {y!r}) and transfer({y!r}, {x!r}) take their locks in opposite orders: run at the "
-             "same time, each can hold its first lock and wait forever for the other's")
+            (f"transfer({x!r}, {y!r}, 1) acquired {len(acquired)} locks ({acquired}, numbered in the order "
+             "lock_factory() made them): it must take exactly its two accounts' locks, once each")
+        assert not held, f"transfer({x!r}, {y!r}, 1) returned still holding a lock: release both"
     assert not set(t["ab"]["acquired"]) & set(t["cd"]["acquired"]), \
-        "transfer('a', 'b') and transfer('c', 'd') share a lock: each account needs its own"
+        "transfer('a', 'b', 1) and transfer('c', 'd', 1) take the same lock: each account needs its own"
+    # lock n belongs to the one account that every transfer taking it involves
+    owner = {}
+    for x, y in pairs:
+        for n in t[x + y]["acquired"]:
+            owner[n] = owner.get(n, {x, y}) & {x, y}
+    name = {n: f"{min(o)}'s lock" if len(o) == 1 else f"lock {n}" for n, o in owner.items()}
+
+    def order(x, y):
+        first, second = t[x + y]["acquired"]
+        return f"transfer({x!r}, {y!r}, 1) took {name[first]}, then {name[second]}"
+
+    wrong = [f"{order(x, y)}, but {order(y, x)}" for x, y in pairs if x < y
+             and t[x + y]["acquired"][0] != t[y + x]["acquired"][0]]
+    fail_if_any(wrong, "opposite transfers take the two locks in opposite orders; run at the same time, each can "
+                       "hold its first lock and wait forever for the other's. Take the locks in one order whatever "
+                       "the direction (the smaller account name first):")
     # one global order: "first lock before second lock" over all pairs must not form a cycle
     before = {(v["acquired"][0], v["acquired"][1]) for v in t.values()}
-    ranks = {lock: sum((lock, other) in before for other in range(4)) for lock in range(4)}
-    assert sorted(ranks.values()) == [0, 1, 2, 3], \
-        "the lock order is not one global order (it has a cycle), so three transfers can still deadlock"
+    cycle = next(([p, q, r] for p in range(4) for q in range(4) for r in range(4)
+                  if (p, q) in before and (q, r) in before and (r, p) in before), None)
+    assert cycle is None, \
+        (f"the lock order has a cycle: {name[cycle[0]]} is taken before {name[cycle[1]]}, that one before "
+         f"{name[cycle[2]]}, and that one before {name[cycle[0]]}, so three transfers at once can still "
+         "deadlock. Order the locks the same way in every transfer (by account name)")
+
+
+def snapshots(module):
+    """balances() steered against transfer('a', 'b', 30) in another thread, on a=b=c=100.
+    "during": the transfer holds both its locks (and has moved nothing yet) when balances() starts;
+    did balances() run into a lock the transfer holds, or return first?
+    "between": once balances() has taken its first lock, it asks for its second one only after the
+    transfer has finished or has run into a lock balances() holds; what did balances() return?"""
+    import threading
+    cond = threading.Condition()
+    s = {"transfer": None, "reader": None, "count": {}, "holds_both": False, "transfer_done": False,
+         "transfer_blocked": False, "reader_blocked": False, "reader_done": False, "go": False, "mode": ""}
+
+    class SteeredLock:
+        def __init__(self):
+            self._lock = threading.Lock()
+
+        def acquire(self, blocking=True, timeout=-1):
+            me = threading.get_ident()
+            if me == s["reader"]:
+                with cond:
+                    s["count"][me] = n = s["count"].get(me, 0) + 1
+                    if s["mode"] == "between" and n == 2:
+                        s["go"] = True                # let the transfer run now
+                        cond.notify_all()
+                        cond.wait_for(lambda: s["transfer_done"] or s["transfer_blocked"])
+            got = self._lock.acquire(False)
+            if not got:
+                with cond:
+                    s["reader_blocked" if me == s["reader"] else "transfer_blocked"] = True
+                    cond.notify_all()
+                got = self._lock.acquire(blocking, timeout)
+            if got and me == s["transfer"] and s["mode"] == "during":
+                with cond:
+                    s["count"][me] = n = s["count"].get(me, 0) + 1
+                    if n == 2:                        # it holds both: pause it, before it moves the money
+                        s["holds_both"] = True
+                        cond.notify_all()
+                        cond.wait_for(lambda: s["go"])
+            return got
+
+        def release(self):
+            self._lock.release()
+
+        def locked(self):
+            return self._lock.locked()
+
+        def __enter__(self):
+            self.acquire()
+            return self
+
+        def __exit__(self, *exc):
+            self.release()
+
+    out = {}
+    for mode in ("during", "between"):
+        s.update(transfer=None, reader=None, count={}, holds_both=False, transfer_done=False, transfer_blocked=False,
+                 reader_blocked=False, reader_done=False, go=False, mode=mode)
+        bank = module.Bank({"a": 100, "b": 100, "c": 100}, lock_factory=SteeredLock)
+        seen = {}
+
+        def transfer():
+            s["transfer"] = threading.get_ident()
+            with cond:
+                cond.wait_for(lambda: mode == "during" or s["go"])
+            try:
+                bank.transfer("a", "b", 30)
+            finally:
+                with cond:
+                    s["transfer_done"] = True
+                    cond.notify_all()
+
+        def read():
+            s["reader"] = threading.get_ident()
+            try:
+                seen["balances"] = bank.balances()
+            finally:
+                with cond:
+                    s["reader_done"] = True
+                    cond.notify_all()
+
+        t = threading.Thread(target=transfer)
+        t.start()
+        if mode == "during":
+            with cond:
+                cond.wait_for(lambda: s["holds_both"] or s["transfer_done"])
+        r = threading.Thread(target=read)
+        r.start()
+        with cond:
+            if mode == "during":
+                cond.wait_for(lambda: s["reader_blocked"] or s["reader_done"])
+                out["returned_during"] = s["reader_done"] and not s["reader_blocked"]
+                out["paused"] = s["holds_both"]
+                s["go"] = True
+                cond.notify_all()
+            else:
+                cond.wait_for(lambda: s["reader_done"] or s["go"])
+                s["go"] = True                        # balances() took fewer than two locks: let it go
+                cond.notify_all()
+        r.join()
+        t.join()
+        out[mode] = seen.get("balances")
+    return out
+
+
+@task("02.3")
+def test_balances_is_a_consistent_snapshot(exercise):
+    """balances() waits for a transfer in progress and never shows one half done"""
+    impl = exercise("bank_transfer")
+    with explained_hang("balances() and transfer() in two threads never finished: a deadlock between them?"):
+        got = impl.run(snapshots, timeout=hang_limit(impl))
+    wrong = []
+    if got["paused"] and got["returned_during"]:
+        wrong.append("balances() returned while transfer('a', 'b', 30) held both accounts' locks, in the middle "
+                     f"of its step (it gave {shown(got['during'])}): it must wait for the transfer, by holding "
+                     "every account's lock while it reads")
+    before, after = {"a": 100, "b": 100, "c": 100}, {"a": 70, "b": 130, "c": 100}
+    if got["between"] not in (before, after):
+        wrong.append(f"with transfer('a', 'b', 30) running while balances() was reading, balances() gave "
+                     f"{shown(got['between'])}: that is neither a=100, b=100, c=100 (before) nor a=70, b=130, "
+                     "c=100 (after), so the transfer was half seen. Hold every account's lock for the whole read, "
+                     "not one at a time")
+    fail_if_any(wrong)
 
 
 def two_transfers(module, balances, first, second, rule):
     """Run bank.transfer(*first) and bank.transfer(*second) in two threads, with locks that
-    steer them. rule "hold_then_meet": a thread's 2nd acquire waits until the other thread
+    steer them (an action ["balances"] calls bank.balances() instead). rule "hold_then_meet": a thread's 2nd acquire waits until the other thread
     holds a lock or is about to block on one - the classic a->b / b->a interleaving.
     rule "meet_first": neither thread takes its 1st lock before both have asked for one."""
     import threading
     cond = threading.Condition()
-    players, asked, engaged, count = set(), set(), set(), {}
+    players, asked, engaged, done, count = set(), set(), set(), set(), {}
 
     class SteeredLock:
         def __init__(self):
@@ -394,10 +572,10 @@ def two_transfers(module, balances, first, second, rule):
                     asked.add(me)
                     cond.notify_all()
                     others = players - {me}
-                    if rule == "hold_then_meet" and n == 2:
-                        cond.wait_for(lambda: engaged & others)
+                    if rule == "hold_then_meet" and n == 2:       # (or the other finished without a lock)
+                        cond.wait_for(lambda: (engaged | done) & others)
                     if rule == "meet_first" and n == 1:
-                        cond.wait_for(lambda: others <= asked)
+                        cond.wait_for(lambda: others <= asked | done)
             got = self._lock.acquire(False)
             if me in players:
                 with cond:
@@ -425,11 +603,19 @@ def two_transfers(module, balances, first, second, rule):
     def run(args):
         players.add(threading.get_ident())
         start.wait()                      # both registered before either touches a lock
+        name = "".join(args[:2])
         try:
-            bank.transfer(*args)
-            outcome[args[0] + args[1]] = "ok"
+            if args == ["balances"]:
+                bank.balances()
+            else:
+                bank.transfer(*args)
+            outcome[name] = "ok"
         except Exception as exc:
-            outcome[args[0] + args[1]] = type(exc).__name__
+            outcome[name] = type(exc).__name__
+        finally:
+            with cond:
+                done.add(threading.get_ident())
+                cond.notify_all()
 
     threads = [threading.Thread(target=run, args=(args,)) for args in (first, second)]
     for t in threads:
@@ -448,9 +634,10 @@ def test_opposite_transfers_cannot_deadlock(exercise, first, second):
     with explained_hang(f"transfer{first} and transfer{second}, run at the same time, never finished: each thread "
                         "probably holds one account's lock and waits forever for the other's (a deadlock)."):
         got = impl.run(two_transfers, {"a": 100, "b": 100}, first, second, "hold_then_meet", timeout=hang_limit(impl))
-    assert got["outcome"] == {"ab": "ok", "ba": "ok"}, f"both transfers should go through, got {got['outcome']}"
+    said = ", ".join(f"{k[0]}->{k[1]} " + ("went through" if v == "ok" else f"raised {v}") for k, v in got["outcome"].items())
+    assert got["outcome"] == {"ab": "ok", "ba": "ok"}, f"both transfers should go through, but {said}"
     assert got["balances"] == {"a": 110, "b": 90}, \
-        f"from a=100, b=100, a->b 10 and b->a 20 should leave a=110, b=90, got {got['balances']}"
+        f"from a=100, b=100, a->b 10 and b->a 20 should leave a=110, b=90, got {shown(got['balances'])}"
 
 
 @task("02.3")
@@ -462,10 +649,11 @@ def test_no_overdraft_when_two_transfers_race(exercise):
                        timeout=hang_limit(impl))
     outcomes = sorted(got["outcome"].values())
     b = got["balances"]
+    said = ", ".join(f"{k[0]}->{k[1]} " + ("went through" if v == "ok" else f"raised {v}") for k, v in got["outcome"].items())
     assert outcomes == ["ValueError", "ok"] and b["a"] == 0 and b["b"] + b["c"] == 100, \
         (f"from a=100, transfers a->b 100 and a->c 100 at once: one must go through and the other raise "
-         f"ValueError; got {got['outcome']}, balances {b}. Check the balance while holding the locks, "
-         "not before taking them")
+         f"ValueError; here {said}, leaving {shown(b)}. Check the balance while both locks are held, "
+         "and before any money moves")
 
 
 def many_transfers(module, balances, plan):
@@ -509,7 +697,23 @@ def test_concurrent_transfers_add_up(exercise):
         got = impl.run(many_transfers, balances, plan, timeout=hang_limit(impl))
     assert not got["errors"], "transfers with enough money were refused:\n" + "\n".join(got["errors"])
     assert got["balances"] == expected, \
-        f"after 1000 transfers from 4 threads the balances should be {expected}, got {got['balances']}"
+        f"after 1000 transfers from 4 threads the balances should be {shown(expected)}, got {shown(got['balances'])}"
+
+
+@task("02.3")
+def test_balances_and_a_transfer_cannot_deadlock(exercise):
+    """balances() takes the locks in transfer's order, whatever order the accounts were opened in"""
+    impl = exercise("bank_transfer")
+    opened = {"b": 100, "a": 100}                  # opened b first: not the order of the names
+    with explained_hang("balances() and transfer('a', 'b', 10), run at the same time on accounts opened as b, a, "
+                        "never finished: probably each holds one lock and waits for the other's (a deadlock). "
+                        "balances() must take the locks in the same order as transfer(), by account name, "
+                        "not in the order the accounts were opened."):
+        got = impl.run(two_transfers, opened, ["balances"], ("a", "b", 10), "hold_then_meet", timeout=hang_limit(impl))
+    assert got["outcome"] == {"balances": "ok", "ab": "ok"}, \
+        f"balances() and transfer('a', 'b', 10) at the same time should both succeed, got {got['outcome']}"
+    assert got["balances"] == {"a": 90, "b": 110}, \
+        f"from a=100, b=100, transfer('a', 'b', 10) should leave a=90, b=110, got {shown(got['balances'])}"
 
 
 # ---------------------------------------------------------------- 02.4 ordered process map
@@ -517,37 +721,130 @@ def test_concurrent_transfers_add_up(exercise):
 # The functions the workers run. A spawned worker can only run a function it can import, so
 # each scenario writes this module into a temporary folder on sys.path (which spawn and
 # forkserver pass on to their workers).
+#
+# Gates force the order in which chunks finish, without sleeping and without racing: an item
+# may wait on gates (a shared flock on a file the caller holds locked), and an item's result
+# may open gates. A result opens its gates when it is unpickled, which happens only in the
+# caller, once the reply that carries it has arrived. So "chunk 0 waits for the gates that
+# the other chunks' results open" means chunk 0 finishes after every other chunk's results
+# have reached ordered_map, on any machine and however busy it is.
 PROBE = '''
+import fcntl
+import json
 import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_held = {}      # in the caller: gate -> the descriptor that holds it locked
+
+
+def _gate(gate):
+    return os.path.join(HERE, "gate-" + gate)
+
+
+def hold(gates):
+    """In the caller, before a call: lock every gate, so that items that wait on one block."""
+    for gate in gates:
+        fd = os.open(_gate(gate), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _held[gate] = fd
+
+
+def open_gates(gates):
+    for gate in gates:
+        fd = _held.pop(gate, None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def _arrived(value, gates):
+    """Unpickling a marked result: it has reached the caller, so its gates open."""
+    open_gates(gates)
+    return value
+
+
+class _Opens:
+    def __init__(self, value, gates):
+        self.value, self.gates = value, gates
+
+    def __reduce__(self):
+        return _arrived, (self.value, self.gates)
+
+
+def _gated(x, compute):
+    with open(os.path.join(HERE, "plan.json")) as f:
+        plan = json.load(f)
+    key = json.dumps(x)
+    opens = plan["open"].get(key, [])
+    if os.getpid() == plan["caller"]:   # computed in the caller (a bug the tests report): no gates
+        open_gates(opens)
+        return compute(x)
+    for gate in plan["wait"].get(key, []):
+        fd = os.open(_gate(gate), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_SH)  # blocks until the caller opens the gate
+        os.close(fd)
+    value = compute(x)
+    return _Opens(value, opens) if opens else value
 
 
 def tag(x):
     """x and the pid of the process that computed it."""
-    return [x, os.getpid()]
+    return _gated(x, lambda x: [x, os.getpid()])
 
 
-def times_ten(x):
+def _times_ten(x):
     if x < 0:
         raise ValueError(f"negative item {x}")
     return x * 10
 
 
-def rendezvous(item):
-    """("wait", fifo, v) blocks until the ("signal", fifo, v) item has run in another process."""
-    kind, fifo, value = item
-    if kind == "wait":
-        with open(fifo) as f:        # opening blocks until a writer opens it; read() until it closes
-            f.read()
-    elif kind == "signal":
-        with open(fifo, "w"):
-            pass
-    return [value, os.getpid()]
+def times_ten(x):
+    return _gated(x, _times_ten)
 '''
+
+
+def no_gates():
+    """A plan of gates: which items wait on which gates, and which items' results open them."""
+    return {"wait": {}, "open": {}}
+
+
+def key(x):
+    return json.dumps(x)         # how the probe names an item
+
+
+def chunk_starts(items, chunksize):
+    return list(range(0, len(items), chunksize))
+
+
+def in_order(items, chunksize):
+    """Each chunk's first item waits until the previous chunk's results have reached the caller:
+    chunks finish in order, so these calls test everything but the order (one test does that)."""
+    plan = no_gates()
+    starts = chunk_starts(items, chunksize)
+    for k, start in enumerate(starts[1:], 1):
+        plan["wait"][key(items[start])] = [str(k)]
+        for x in items[starts[k - 1]:start]:
+            plan["open"][key(x)] = [str(k)]
+    return plan
+
+
+def first_chunk_last(items, chunksize):
+    """The first chunk's first item waits until every other chunk's results have reached the caller."""
+    plan = no_gates()
+    starts = chunk_starts(items, chunksize)
+    if len(starts) < 2:
+        return plan
+    plan["wait"][key(items[0])] = [str(k) for k in range(1, len(starts))]
+    for k, start in enumerate(starts[1:], 1):
+        for x in items[start:start + chunksize]:
+            plan["open"][key(x)] = [str(k)]
+    return plan
 
 
 def map_in_workers(module, probe, calls, start_method="spawn"):
     """Run module.ordered_map(probe.<func>, items, workers, chunksize, start_method) for each
-    call; count the worker processes each one starts, and those alive after it."""
+    call, with its gates; count the worker processes each one starts, and those alive after it."""
+    import json
     import multiprocessing
     import multiprocessing.context as context
     import multiprocessing.pool
@@ -568,8 +865,6 @@ def map_in_workers(module, probe, calls, start_method="spawn"):
     folder = tempfile.mkdtemp(prefix="probe-02-4-")
     with open(os.path.join(folder, "probe_02_4.py"), "w") as f:
         f.write(probe)
-    fifo = os.path.join(folder, "fifo")
-    os.mkfifo(fifo)
     sys.path.insert(0, folder)
     import probe_02_4
 
@@ -584,14 +879,23 @@ def map_in_workers(module, probe, calls, start_method="spawn"):
     kind._Popen = staticmethod(counting_popen)
     out = []
     try:
-        for func, items, workers, chunksize in calls:
-            items = [[fifo if x == "FIFO" else x for x in item] if isinstance(item, list) else item for item in items]
+        for n, (func, items, workers, chunksize, plan) in enumerate(calls):
+            # gates are named per call, so that nothing one call leaves behind reaches the next
+            plan = {"caller": os.getpid(),
+                    "wait": {k: [f"{n}-{g}" for g in v] for k, v in plan["wait"].items()},
+                    "open": {k: [f"{n}-{g}" for g in v] for k, v in plan["open"].items()}}
+            with open(os.path.join(folder, "plan.tmp"), "w") as f:
+                json.dump(plan, f)
+            os.replace(os.path.join(folder, "plan.tmp"), os.path.join(folder, "plan.json"))
+            probe_02_4.hold({g for gates in plan["wait"].values() for g in gates})
             started.clear()
             try:
                 value = module.ordered_map(getattr(probe_02_4, func), items, workers, chunksize, start_method)
                 error = None
             except (ValueError, ZeroDivisionError) as exc:
                 value, error = None, [type(exc).__name__, str(exc)]
+            finally:
+                probe_02_4.open_gates(list(probe_02_4._held))   # a wrong map may not have read every reply
             out.append({"value": value, "error": error, "started": len(started),
                         "alive_after": len(multiprocessing.active_children())})
     finally:
@@ -600,31 +904,89 @@ def map_in_workers(module, probe, calls, start_method="spawn"):
     return {"calls": out, "caller": os.getpid()}
 
 
-def run_map(impl, calls, start_method="spawn"):
-    """map_in_workers() in a child; a hang is explained, not just reported."""
+def run_map(impl, calls, start_method="spawn", gates=in_order):
+    """map_in_workers() in a child, each call (func, items, workers, chunksize) with the gates
+    `gates` makes for it; a hang is explained, not just reported."""
     __tracebackhide__ = True
-    with explained_hang("ordered_map() never returned. If a worker waits in rendezvous(): the first chunk "
-                        "waits until the last chunk has run in another worker, so the workers must take chunks "
-                        "from one shared queue. If the caller waits in join(): a worker never got its sentinel, "
-                        "or still holds results that nobody read."):
-        return impl.run(map_in_workers, PROBE, calls, start_method)
+    calls = [[func, items, workers, chunksize, gates(items, chunksize)] for func, items, workers, chunksize in calls]
+    with explained_hang("ordered_map() never returned. In this test an item's work can wait until other chunks' "
+                        "results have reached ordered_map: those chunks must go to another worker through the one "
+                        "shared task queue (a chunk handed to a worker in advance may sit behind the waiting one), "
+                        "and their replies must be read. If the caller waits in join(): a worker never got its "
+                        "sentinel, or still holds results that nobody read."):
+        return impl.run(map_in_workers, PROBE, calls, start_method, timeout=hang_limit(impl))
 
 
 @task("02.4")
 def test_chunks_remember_where_they_start(exercise):
     """chunks() cuts the items into runs of `size`, each with the index it starts at"""
     om = exercise("ordered_map")
-    rows = [
+    check_table(om, "chunks", [
         ([1, 2, 3, 4, 5], 2, [[0, [1, 2]], [2, [3, 4]], [4, [5]]]),
         (list("abcdef"), 3, [[0, ["a", "b", "c"]], [3, ["d", "e", "f"]]]),
         ([7, 8, 9], 10, [[0, [7, 8, 9]]]),
         ([7, 8], 1, [[0, [7]], [1, [8]]]),
         ([], 4, []),
-    ]
-    got = om.run(call_each, "chunks", [row[:2] for row in rows])
-    wrong = [f"chunks{tuple(row[:2])} should be {row[2]}, got {value}" for row, value in zip(rows, got) if value != row[2]]
-    assert not wrong, "chunks(items, size) pairs each run of `size` items with the index of its first item:\n" + "\n".join(wrong)
+    ], "chunks(items, size) pairs each run of `size` items with the index of its first item")
     check_raises(om, "chunks", [([1, 2], 0), ([1, 2], -1)])
+
+
+def work_loop_by_hand(module, tasks):
+    """Run module.work_loop in this process on a queue holding `tasks`; report the replies it put
+    and the tasks it left."""
+    import queue
+
+    class Queue(queue.Queue):         # the parts of multiprocessing.Queue a worker may call
+        def close(self):
+            pass
+
+        def join_thread(self):
+            pass
+
+        def cancel_join_thread(self):
+            pass
+
+    def times_ten(x):
+        if x < 0:
+            raise ValueError(f"negative item {x}")
+        return x * 10
+
+    todo, results = Queue(), Queue()
+    for t in tasks:
+        todo.put(None if t is None else (t[0], t[1]) if isinstance(t, list) else t)
+    module.work_loop(times_ten, todo, results)
+    replies = []
+    while not results.empty():
+        reply = results.get()
+        try:
+            start, values, exc = reply
+        except (TypeError, ValueError):
+            replies.append(["not a (start, values, exception) triple", repr(reply)])
+            continue
+        replies.append([start, values, None if exc is None else [type(exc).__name__, str(exc)]])
+    left = []
+    while not todo.empty():
+        left.append(todo.get())
+    return {"replies": replies, "left": left}
+
+
+@task("02.4")
+def test_work_loop_answers_every_task_until_the_sentinel(exercise):
+    """work_loop() puts (start, values, None) or (start, None, exception) per task, and stops at None"""
+    impl = exercise("ordered_map")
+    tasks = [[0, [1, 2]], [2, [-3, 4]], [4, [5]], None, "a task for the next worker"]
+    with explained_hang("work_loop() never returned: it must stop when it takes the sentinel None"):
+        got = impl.run(work_loop_by_hand, tasks, timeout=hang_limit(impl))
+    expected = [[0, [10, 20], None], [2, None, ["ValueError", "negative item -3"]], [4, [50], None]]
+    problems = [f"for the task {tuple(t)} it should put {tuple(e)}, it put " + (f"{tuple(g)}" if g else "nothing")
+                for t, e, g in zip(tasks, expected, got["replies"] + [None] * 3) if g != e]
+    if len(got["replies"]) > 3:
+        problems.append(f"it put {len(got['replies'])} replies for 3 tasks: {got['replies']}")
+    if got["left"] != ["a task for the next worker"]:
+        problems.append(f"it should stop at the sentinel None and leave what follows to the other workers; "
+                        f"the queue was left holding {got['left']}")
+    fail_if_any(problems, "work_loop(times_ten, tasks, results) with the tasks (0, [1, 2]), (2, [-3, 4]), (4, [5]), "
+                          "None on the queue, where times_ten raises ValueError for a negative item:")
 
 
 @task("02.4")
@@ -637,50 +999,6 @@ def test_same_results_as_a_list_comprehension(exercise):
         assert r["error"] is None, f"{call} raised {r['error'][0]}: {r['error'][1]}"
         assert r["value"] == [x * 10 for x in items], f"{call} should be {[x * 10 for x in items]}, got {r['value']}"
         assert r["alive_after"] == 0, f"{call} returned with {r['alive_after']} worker process(es) still alive: join them"
-
-
-@task("02.4")
-def test_work_runs_in_spawned_workers_one_chunk_each(exercise):
-    """min(workers, chunks) spawned workers do the work, each chunk in one worker"""
-    calls = [["tag", list(range(12)), 3, 4], ["tag", list(range(6)), 4, 3], ["tag", [], 2, 1]]
-    got = run_map(exercise("ordered_map"), calls)
-    for (_, items, workers, chunksize), r in zip(calls, got["calls"]):
-        call = f"ordered_map(tag, range({len(items)}), workers={workers}, chunksize={chunksize})"
-        n_chunks = -(-len(items) // chunksize)
-        assert r["error"] is None, f"{call} raised {r['error'][0]}: {r['error'][1]}"
-        assert r["started"] == min(workers, n_chunks), \
-            f"{call} started {r['started']} spawn worker processes; expected min(workers, chunks) = {min(workers, n_chunks)}"
-        assert [x for x, _ in r["value"]] == items, f"{call} gave back {[x for x, _ in r['value']]}"
-        pids = [pid for _, pid in r["value"]]
-        assert got["caller"] not in pids, f"{call} computed some items in the calling process, not in a worker"
-        for start in range(0, len(items), chunksize):
-            assert len(set(pids[start:start + chunksize])) == 1, \
-                f"{call}: items {start}..{start + chunksize - 1} form one chunk, but several processes computed them"
-        assert r["alive_after"] == 0, f"{call} returned with worker processes still alive: join them"
-
-
-@task("02.4")
-def test_order_kept_when_chunks_finish_out_of_order(exercise):
-    """The first chunk finishes last, yet the results come back in input order"""
-    items = [["wait", "FIFO", 0]] + [["plain", "", v] for v in (1, 2, 3, 4)] + [["signal", "FIFO", 5]]
-    r = run_map(exercise("ordered_map"), [["rendezvous", items, 2, 1]])["calls"][0]
-    assert r["error"] is None, f"ordered_map raised {r['error'][0]}: {r['error'][1]}"
-    values = [v for v, _ in r["value"]]
-    assert values == [0, 1, 2, 3, 4, 5], \
-        (f"the first item finishes only after the last one has run in the other worker, and the results "
-         f"came back as {values}: put each chunk's results back at the index it starts at")
-
-
-@task("02.4")
-def test_a_workers_exception_is_raised_in_the_caller(exercise):
-    """If func raises in a worker, ordered_map raises it - the first failing item's - and leaves no worker behind"""
-    calls = [["times_ten", [0, 1, -2, 3, -4, 5], 2, 1], ["times_ten", [0, 1, -2, 3, -4, 5], 2, 2]]
-    for (_, items, workers, chunksize), r in zip(calls, run_map(exercise("ordered_map"), calls)["calls"]):
-        call = f"ordered_map(times_ten, {items}, workers={workers}, chunksize={chunksize})"
-        assert r["error"] == ["ValueError", "negative item -2"], \
-            (f"{call} should raise ValueError('negative item -2'), the first item that fails, "
-             + (f"but raised {r['error'][0]}('{r['error'][1]}')" if r["error"] else f"but returned {r['value']}"))
-        assert r["alive_after"] == 0, f"{call} raised with worker processes still alive: join them first"
 
 
 @task("02.4")
@@ -700,10 +1018,79 @@ def test_forkserver_works_too(exercise):
 def test_bad_arguments_start_nothing(exercise):
     """workers < 1 or chunksize < 1 raise ValueError before any process starts"""
     calls = [["times_ten", [1, 2], 0, 1], ["times_ten", [1, 2], 2, 0]]
-    for (_, items, workers, chunksize), r in zip(calls, run_map(exercise("ordered_map"), calls)["calls"]):
+    for (_, items, workers, chunksize), r in zip(calls, run_map(exercise("ordered_map"), calls, gates=lambda *_: no_gates())["calls"]):
         call = f"ordered_map(times_ten, {items}, workers={workers}, chunksize={chunksize})"
         assert r["error"] is not None and r["error"][0] == "ValueError", f"{call} should raise ValueError"
         assert r["started"] == 0, f"{call} started {r['started']} processes before refusing"
+
+
+# The three tests below make chunks finish out of order, which needs a second worker to be free
+# while the first waits: a map that cannot do that hangs, so they come last.
+
+def later_failure_first(items, chunksize):
+    """The chunk holding -2 waits until the chunk after -4's has answered: the other worker,
+    which answers in order, has then sent -4's failure first."""
+    plan = no_gates()
+    starts = chunk_starts(items, chunksize)
+    chunk_of = {x: s for s in starts for x in items[s:s + chunksize]}
+    after = next(s for s in starts if s > chunk_of[-4])
+    plan["wait"][key(items[chunk_of[-2]])] = ["a"]
+    for x in items[after:after + chunksize]:
+        plan["open"][key(x)] = ["a"]
+    return plan
+
+
+@task("02.4")
+def test_work_runs_in_spawned_workers_one_chunk_each(exercise):
+    """min(workers, chunks) spawned workers do the work, each chunk in one worker"""
+    calls = [["tag", list(range(12)), 3, 4], ["tag", list(range(6)), 4, 3], ["tag", [], 2, 1]]
+    # While the first chunk's first item waits for the other chunks, its second item can only be
+    # computed by another worker if it travels on its own: a chunk split up is caught every run.
+    got = run_map(exercise("ordered_map"), calls, gates=first_chunk_last)
+    for (_, items, workers, chunksize), r in zip(calls, got["calls"]):
+        call = f"ordered_map(tag, range({len(items)}), workers={workers}, chunksize={chunksize})"
+        n_chunks = -(-len(items) // chunksize)
+        assert r["error"] is None, f"{call} raised {r['error'][0]}: {r['error'][1]}"
+        assert r["started"] == min(workers, n_chunks), \
+            f"{call} started {r['started']} spawn worker processes; expected min(workers, chunks) = {min(workers, n_chunks)}"
+        pid_of = {x: pid for x, pid in r["value"]}
+        assert sorted(pid_of) == items and len(r["value"]) == len(items), \
+            f"{call} gave back results for {sorted(x for x, _ in r['value'])}, not one for each of the items"
+        assert got["caller"] not in pid_of.values(), f"{call} computed some items in the calling process, not in a worker"
+        for start in range(0, len(items), chunksize):
+            chunk = items[start:start + chunksize]
+            assert len({pid_of[x] for x in chunk}) == 1, \
+                (f"{call}: items {chunk[0]}..{chunk[-1]} form one chunk, but several processes computed them: "
+                 "send each chunk as one task")
+        assert r["alive_after"] == 0, f"{call} returned with worker processes still alive: join them"
+
+
+@task("02.4")
+def test_a_workers_exception_is_raised_in_the_caller(exercise):
+    """If func raises in a worker, ordered_map raises it - the first failing item's - and leaves no worker behind"""
+    items = [0, 1, -2, 3, -4, 5, 6, 7]
+    calls = [["times_ten", items, 2, 1], ["times_ten", items, 2, 2]]
+    for (_, items, workers, chunksize), r in zip(calls, run_map(exercise("ordered_map"), calls, gates=later_failure_first)["calls"]):
+        call = f"ordered_map(times_ten, {items}, workers={workers}, chunksize={chunksize})"
+        assert r["error"] == ["ValueError", "negative item -2"], \
+            (f"{call}, where -4's failure reaches the caller before -2's, should raise ValueError('negative item -2'): "
+             "the failure of the first failing item in the order of the items, whenever it arrives; "
+             + (f"it raised {r['error'][0]}('{r['error'][1]}')" if r["error"] else f"it returned {r['value']}"))
+        assert r["alive_after"] == 0, f"{call} raised with worker processes still alive: join them first"
+
+
+@task("02.4")
+def test_order_kept_when_chunks_finish_out_of_order(exercise):
+    """The first chunk finishes last, yet the results come back in input order"""
+    calls = [["tag", list(range(6)), 2, 1], ["tag", list(range(10)), 3, 2]]
+    got = run_map(exercise("ordered_map"), calls, gates=first_chunk_last)
+    for (_, items, workers, chunksize), r in zip(calls, got["calls"]):
+        call = f"ordered_map(tag, range({len(items)}), workers={workers}, chunksize={chunksize})"
+        assert r["error"] is None, f"{call} raised {r['error'][0]}: {r['error'][1]}"
+        values = [x for x, _ in r["value"]]
+        assert values == items, \
+            (f"in {call} the first chunk finished only after every other chunk's results had reached ordered_map, "
+             f"and the results came back as {values}: put each chunk's results back at the index it starts at")
 
 
 # ---------------------------------------------------------------- 02.5 GIL hand-off simulation
@@ -800,7 +1187,71 @@ def test_without_force_switching_the_dropper_takes_it_back(exercise):
         ([[["cpu", 7]]] * 3, 5, False,
          [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (5, 1, "request"), (5, 2, "request"), (5, 0, "drop"),
           (5, 0, "take"), (7, 0, "exit"), (7, 2, "take"), (14, 2, "exit"), (14, 1, "take"), (21, 1, "exit")]),
-    ], "without FORCE_SWITCHING the dropper wins the race to take_gil(); the woken waiter goes to the back of the line")
+        # thread 2, woken for nothing at 3, starts a new wait there: it checks at 5 (and sees the switch
+        # at 4), not at 4 and 6 as its first wait would have
+        ([[["io", 1], ["cpu", 3]], [["cpu", 4]], [["cpu", 2]]], 2, False,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (0, 0, "io"), (0, 1, "take"), (1, 0, "wait"),
+          (3, 0, "request"), (3, 1, "drop"), (3, 1, "take"), (4, 1, "exit"), (4, 0, "take"), (7, 0, "exit"),
+          (7, 2, "take"), (9, 2, "exit")]),
+    ], "without FORCE_SWITCHING the dropper wins the race to take_gil(); the woken waiter goes to the back "
+       "of the line and begins a new wait, so its next check is one interval after the drop")
+
+
+@task("02.5")
+def test_each_check_compares_with_the_previous_one(exercise):
+    """A waiter that saw a switch at one check asks at its next check if no switch came in between"""
+    check_traces(exercise("gil_handoff"), [
+        # thread 2 waits from 0; at 5 it sees the switch of 1 (0 -> 1); at 10 nothing has changed since 5
+        ([[["cpu", 1]], [["cpu", 12]], [["cpu", 2]]], 5, True,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (1, 0, "exit"), (1, 1, "take"),
+          (10, 2, "request"), (10, 1, "drop"), (10, 2, "take"), (10, 1, "wait"), (12, 2, "exit"), (12, 1, "take"),
+          (15, 1, "exit")]),
+        ([[["cpu", 1]], [["cpu", 12]], [["cpu", 2]]], 5, False,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (1, 0, "exit"), (1, 1, "take"),
+          (10, 2, "request"), (10, 1, "drop"), (10, 1, "take"), (13, 1, "exit"), (13, 2, "take"), (15, 2, "exit")]),
+        # a waiter whose request was not answered with a switch keeps checking, and asks again
+        ([[["cpu", 5], ["cpu", 4]], [["cpu", 1]], [["cpu", 2]]], 3, False,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (3, 1, "request"), (3, 2, "request"), (3, 0, "drop"),
+          (3, 0, "take"), (6, 1, "request"), (6, 2, "request"), (6, 0, "drop"), (6, 0, "take"), (9, 0, "exit"),
+          (9, 1, "take"), (10, 1, "exit"), (10, 2, "take"), (12, 2, "exit")]),
+    ], "rule 2: each check compares the switch count with the one seen at the thread's previous check "
+       "(or at the start of its wait, if later), not with the count when the wait began; and a waiter "
+       "keeps checking every interval, whether or not it asked before")
+
+
+@task("02.5")
+def test_every_thread_starts_in_take_gil(exercise):
+    """Rule 1: every thread takes the GIL before its first burst, even one that starts with I/O"""
+    check_traces(exercise("gil_handoff"), [
+        ([[["cpu", 2]], [["io", 1]]], 3, True,
+         [(0, 0, "take"), (0, 1, "wait"), (2, 0, "exit"), (2, 1, "take"), (2, 1, "io"), (3, 1, "take"),
+          (3, 1, "exit")]),
+    ], "at time 0 every thread calls take_gil(); thread 1 can start its I/O only once it holds the GIL")
+
+
+@task("02.5")
+def test_what_happens_at_one_instant_happens_in_order(exercise):
+    """Rule 7: at one instant, the holder's burst ends, then I/O ends (in thread order), then checks"""
+    check_traces(exercise("gil_handoff"), [
+        # at 2 thread 1's burst ends (it exits) before thread 0's I/O ends: thread 0 finds the GIL free, no wait
+        ([[["io", 2], ["cpu", 3]], [["cpu", 2]]], 2, True,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 0, "io"), (0, 1, "take"), (2, 1, "exit"), (2, 0, "take"), (5, 0, "exit")]),
+        # at 5 thread 1's I/O ends (its "wait") before thread 0's check (its "request")
+        ([[["io", 2], ["cpu", 1]], [["cpu", 1], ["io", 4], ["cpu", 1]], [["cpu", 10]]], 3, True,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 2, "wait"), (0, 0, "io"), (0, 1, "take"), (1, 1, "io"), (1, 2, "take"),
+          (2, 0, "wait"), (5, 1, "wait"), (5, 0, "request"), (5, 2, "drop"), (5, 0, "take"), (5, 2, "wait"),
+          (6, 0, "exit"), (6, 1, "take"), (7, 1, "exit"), (7, 2, "take"), (13, 2, "exit")]),
+        # two I/O bursts end at 5 with the GIL free: thread 0's first, so thread 0 takes it
+        ([[["io", 5], ["cpu", 1]], [["cpu", 3], ["io", 2], ["cpu", 5]]], 5, True,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 0, "io"), (0, 1, "take"), (3, 1, "io"), (5, 0, "take"), (5, 1, "wait"),
+          (6, 0, "exit"), (6, 1, "take"), (11, 1, "exit")]),
+        # at 4 thread 0 takes the GIL and starts its I/O at once; thread 1, waiting since that take, gets it back
+        ([[["io", 1], ["io", 2], ["cpu", 1]], [["cpu", 8]]], 3, True,
+         [(0, 0, "take"), (0, 1, "wait"), (0, 0, "io"), (0, 1, "take"), (1, 0, "wait"), (4, 0, "request"),
+          (4, 1, "drop"), (4, 0, "take"), (4, 1, "wait"), (4, 0, "io"), (4, 1, "take"), (6, 0, "wait"),
+          (8, 1, "exit"), (8, 0, "take"), (9, 0, "exit")]),
+    ], "rule 7: at one instant the holder's cpu burst ends first, then I/O bursts end in thread order, "
+       "then the checks due run, then the holder notices a request; a thread that takes the GIL goes on at once")
 
 
 def convoy(module, cases):
@@ -884,7 +1335,7 @@ HANG_6 = ("run_pipeline() never returned, so it was stopped. In the stacks below
 
 @task("02.6")
 def test_every_consumer_stops(exercise):
-    """run_pipeline returns, every consumer thread has ended, and the results are right"""
+    """run_pipeline returns, every consumer thread has ended, and the results are right; consumers < 1 raise"""
     impl = exercise("worker_pipeline")
     cases = [[list(range(10)), 3], [[], 2], [[5, 6], 4], [list(range(7)), 1]]
     with explained_hang(HANG_6):
@@ -894,6 +1345,21 @@ def test_every_consumer_stops(exercise):
         assert r["value"] == [3 * x + 1 for x in items], f"{call} should be {[3 * x + 1 for x in items]}, got {r['value']}"
         assert r["starts"] == consumers, f"{call} started {r['starts']} threads, not {consumers} consumers"
         assert r["left_alive"] == [], f"{call} returned while consumers still ran: {r['left_alive']}"
+    refused = impl.run(no_consumers, [0, -1])
+    fail_if_any([f"run_pipeline([1, 2], work, consumers={c}) should raise ValueError, "
+                 + (f"raised {r}" if r else "but returned") for c, r in zip([0, -1], refused) if r != "ValueError"])
+
+
+def no_consumers(module, counts):
+    out = []
+    for consumers in counts:
+        try:
+            module.run_pipeline([1, 2], abs, consumers)
+        except Exception as exc:
+            out.append(type(exc).__name__)
+        else:
+            out.append(None)
+    return out
 
 
 def first_item_finishes_last(module):

@@ -14,6 +14,7 @@ The grader (python -m coursekit grade):
   submissions.py    finding, checking and copying submissions (folders and zips)
   grading.py        one submission's tests, run with its sandbox's launcher
   sandbox.py        bubblewrap around a warm template process (design essay at its top)
+  quota.py          a uid and a cgroup of its own for each sandbox (reserved, freed on exit)
   _template.py      the template: forks a clean child per call inside the sandbox
   _child.py         the harness run in every child (stdlib only)
   reports.py        results.json (Gradescope), feedback.md, grades.csv, JUnit XML

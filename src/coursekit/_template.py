@@ -14,7 +14,8 @@ design; this side's duties are:
   ``_child.main``: the learner's module is imported *after* the fork, so every call starts
   clean;
 * report each child's exit status; on "dump" send the child SIGUSR1 (faulthandler writes its
-  stacks); on "kill" kill every process it has started, wait until all are gone, and reply;
+  stacks); on "kill" kill every process it has started (in a PID namespace of its own, with
+  one ``kill(-1)``), wait until all are gone, and reply;
 * end, killing everything, when the grader closes the control socket.
 
 Messages are JSON objects, one per SOCK_SEQPACKET datagram.
@@ -107,9 +108,19 @@ def _reap() -> None:
             _exited[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _kill_all(me: int) -> bool:
-    """SIGKILL every descendant until none is left (a fork bomb keeps forking while we kill)."""
+def _kill_all(me: int, everyone: bool = False) -> bool:
+    """SIGKILL every descendant until none is left (a fork bomb keeps forking while we kill).
+
+    With `everyone` (the sandbox's own PID namespace), kill(-1) first: it signals every
+    process this one may signal but itself and the namespace's init - exactly the call's
+    processes - in one pass the kernel makes atomic with fork, so a fork bomb cannot outrun
+    it; the loop then only waits for them to die."""
     import time
+    if everyone:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass   # nothing to signal
     end = time.monotonic() + KILL_PATIENCE
     while True:
         left = _descendants(me)
@@ -234,6 +245,7 @@ def main(ctl_fd: int, config: str) -> None:
     _send(sock, {"ready": True, "pid": me, "uid": os.getuid()})
     pidfds: dict = {}
     memory_total = cfg.get("memory_total")
+    everyone = bool(cfg.get("kill_all"))
     page = os.sysconf("SC_PAGE_SIZE")
     while True:
         # while a call runs, wake up every 50 ms to add up its processes' memory
@@ -241,7 +253,7 @@ def main(ctl_fd: int, config: str) -> None:
         if not ready and pidfds and memory_total:
             used = _resident(me, page, memory_total)
             if used > memory_total:
-                _kill_all(me)
+                _kill_all(me, everyone)
                 for pid in list(pidfds.values()):
                     _reasons[pid] = (f"its processes used {used >> 20} MiB of memory together, more than "
                                      f"the limit of {memory_total >> 20} MiB")
@@ -259,7 +271,7 @@ def main(ctl_fd: int, config: str) -> None:
             except OSError:
                 data, fds = b"", []
             if not data:
-                _kill_all(me)
+                _kill_all(me, everyone)
                 os._exit(0)
             msg = json.loads(data)
             op = msg["op"]
@@ -284,7 +296,7 @@ def main(ctl_fd: int, config: str) -> None:
                 _send(sock, {"dumped": ok})
             elif op == "kill":
                 pid = msg["pid"]
-                clean = _kill_all(me)
+                clean = _kill_all(me, everyone)
                 _reap()
                 _wipe(cfg.get("scratch", ()), cfg.get("keep", ()))
                 for pfd in list(pidfds):

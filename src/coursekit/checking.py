@@ -12,9 +12,10 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generator
 
@@ -27,10 +28,15 @@ from .runner import CallFailed, CallTimeout, LearnerError, NotImplementedYet
 
 PROGRESS = Path(".coursekit") / "progress.json"
 NOT_RUN = "an earlier test of this task timed out"
+# pytest shortens an assertion's explanation, except on CI: never, so that a reason reads the
+# same everywhere (_trim bounds it)
+NO_TRUNCATION = ("-o", "truncation_limit_lines=0", "-o", "truncation_limit_chars=0")
 
 
 @dataclass
 class Line:
+    """One test, or one case of a parametrized test: what check(), feedback.md and
+    results.json each show as one line and count as one test."""
     name: str
     passed: bool
     reason: str = ""
@@ -38,6 +44,26 @@ class Line:
     timed_out: bool = False
     not_run: bool = False
     skipped: str = ""       # why pytest skipped it (a version gate): neither passed nor failed
+    case: str = ""          # which case of a parametrized test, e.g. "n=4"
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> "Line":
+        """A Line from the grader's event for it (events.jsonl), extra keys ignored."""
+        return cls(**{f.name: event[f.name] for f in fields(cls) if f.name in event})
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.case}]" if self.case else self.name
+
+    def row(self) -> tuple[str, str, str]:
+        """(mark, text, reason): the line check() prints and feedback.md lists."""
+        if self.skipped:
+            return "·", f"{self.label} (skipped: {self.skipped})", ""
+        if self.not_run:
+            return "✗", f"{self.label} (not run: {NOT_RUN})", ""
+        if self.passed:
+            return "✓", self.label, ""
+        return "✗", self.label, self.reason
 
 
 @dataclass
@@ -59,31 +85,16 @@ class TaskResult:
     def solved(self) -> bool:
         return bool(self.counted) and all(line.passed for line in self.counted)
 
-    def render(self, hint: bool = False) -> str:
-        """One line per test (parametrized cases of one test grouped), then what to do next."""
+    def render(self, hint: bool = False, terminal: bool = False) -> str:
+        """One line per test and per case of a parametrized test (the lines the count
+        counts), then what to do next: as a notebook's check() says it, or with `terminal`,
+        as `python -m coursekit check` says it."""
         t = self.task
         out = [f"{t.id} {t.title}"]
-        groups: dict[str, list[Line]] = {}
         for line in self.lines:
-            groups.setdefault(line.name, []).append(line)
-        for name, cases in groups.items():
-            if all(c.not_run for c in cases):
-                out.append(f"  · {name} (not run: {NOT_RUN})")
-                continue
-            if all(c.skipped for c in cases):
-                out.append(f"  · {name} (skipped: {cases[0].skipped})")
-                continue
-            cases = [c for c in cases if not c.skipped]
-            failed = [c for c in cases if not c.passed]
-            count = f" ({len(cases)} cases)" if len(cases) > 1 else ""
-            if not failed:
-                out.append(f"  ✓ {name}{count}")
-                continue
-            if len(cases) > 1:
-                count = f" ({len(failed)} of {len(cases)} cases fail)"
-            out.append(f"  ✗ {name}{count}")
-            if failed[0].reason:
-                out += ["      " + r for r in failed[0].reason.splitlines()]
+            mark, text, reason = line.row()
+            out.append(f"  {mark} {text}")
+            out += [f"      {r}" if r.strip() else "" for r in reason.splitlines()]
         total = len(self.counted)
         path = f"{self.target}/{t.module_id}/{t.file}"
         if not total:
@@ -96,7 +107,8 @@ class TaskResult:
         else:
             out.append(f"  {self.passed} of {total} tests pass. Edit {path}, save, and check again.")
         if not self.solved and total:
-            out.append(f"  Hint: {t.hint}" if hint else f'  Stuck? hint("{t.id}") shows a hint.')
+            ask = f"`.venv/bin/python -m coursekit hint {t.id}`" if terminal else f'hint("{t.id}")'
+            out.append(f"  Hint: {t.hint}" if hint else f"  Stuck? {ask} shows a hint.")
         return "\n".join(out)
 
 
@@ -126,20 +138,20 @@ class _Collector:
         if not (call.when == "call" or (call.when == "setup" and not report.passed)):
             return None
         task = _task(item)
-        name = _describe(item)
+        name, case = _describe(item), _case(item)
         if report.passed:
-            line = Line(name, True)
+            line = Line(name, True, case=case)
         elif report.failed:
             exc = call.excinfo.value if call.excinfo else None
             line = Line(name, False, _reason(exc, report),
                         not_implemented=isinstance(exc, NotImplementedYet),
-                        timed_out=isinstance(exc, CallTimeout))
+                        timed_out=isinstance(exc, CallTimeout), case=case)
             if line.timed_out:
                 self.stopped.add(task)
         elif _skip_reason(report) == NOT_RUN:
-            line = Line(name, False, not_run=True)
+            line = Line(name, False, not_run=True, case=case)
         else:
-            line = Line(name, False, skipped=_skip_reason(report))
+            line = Line(name, False, skipped=_skip_reason(report), case=case)
         self.lines.append((task, line))
         return line
 
@@ -156,7 +168,32 @@ def _describe(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None)
     if doc and doc.strip():
         return doc.strip().splitlines()[0].rstrip(".")
-    return item.name.removeprefix("test_").replace("_", " ")
+    return getattr(item, "originalname", item.name).removeprefix("test_").replace("_", " ")
+
+
+def _case(item: pytest.Item) -> str:
+    """Which case of a parametrized test `item` is: its parameters as ``name=value``, or the
+    ids the test gave its cases; "" for a test that is not parametrized."""
+    spec = getattr(item, "callspec", None)
+    if spec is None:
+        return ""
+    explicit = any(m.kwargs.get("ids") is not None
+                   or any(getattr(v, "id", None) is not None for v in (m.args[1] if len(m.args) > 1 else ()))
+                   for m in item.iter_markers("parametrize"))
+    shown = ", ".join(f"{k}={v!r}" for k, v in spec.params.items())
+    # pytest's id unless the values are short plain data, whose repr reads well and is the
+    # same every run (an object's repr may hold its address)
+    return spec.id if explicit or len(shown) > 60 or not all(map(_plain, spec.params.values())) else shown
+
+
+def _plain(value: object) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return True
+    if isinstance(value, (tuple, list)):   # not sets: their order varies from run to run
+        return all(map(_plain, value))
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -166,9 +203,17 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return "skipped"
 
 
+# pytest's advice to run it with -v or -vv: check() and the grader take no such option
+_VERBOSE_ADVICE = re.compile(r"(?im)^[ \t]*use -v+ to get (?:more|the full) diff[ \t]*(?:\n|$)|,? use '?-v+'? to show")
+
+
 def _reason(exc: BaseException | None, report: pytest.TestReport) -> str:
     """What went wrong, in the learner's terms: our messages are written for them; a plain
     assertion shows its message, or pytest's explanation when it has none."""
+    return _VERBOSE_ADVICE.sub("", _raw_reason(exc, report))
+
+
+def _raw_reason(exc: BaseException | None, report: pytest.TestReport) -> str:
     if isinstance(exc, NotImplementedYet):
         return exc.exc_message.split(": ", 1)[-1]
     if isinstance(exc, LearnerError):
@@ -184,7 +229,7 @@ def _reason(exc: BaseException | None, report: pytest.TestReport) -> str:
 
 
 def _trim(text: str, max_lines: int) -> str:
-    lines = text.strip().splitlines()
+    lines = [line.rstrip() for line in text.strip().splitlines()]
     if len(lines) > max_lines:
         lines = lines[: max_lines - 1] + [f"... ({len(lines) - max_lines + 1} more lines)"]
     return "\n".join(lines)
@@ -200,7 +245,7 @@ def run_check(task_ids: list[str], course: Course | None = None, target: str = "
         *files,
         f"--rootdir={course.root}", "-c", str(course.root / "pyproject.toml"),
         f"--target={target}", "-p", "no:cacheprovider", "-p", "no:terminal",
-        "--capture=no", "-o", "timeout=0",
+        "--capture=no", "-o", "timeout=0", *NO_TRUNCATION,
         *(f"--task={t.id}" for t in tasks),
     ]
     for f in files:
@@ -272,9 +317,9 @@ def check(what: str, hint: bool = False, target: str = "exercises") -> None:
     print(render_all(results, hint))
 
 
-def render_all(results: list[TaskResult], hint: bool = False) -> str:
-    """What check() and `coursekit check` print: one block per task."""
-    return "\n\n".join(r.render(hint) for r in results)
+def render_all(results: list[TaskResult], hint: bool = False, terminal: bool = False) -> str:
+    """What check() (or, with `terminal`, `coursekit check`) prints: one block per task."""
+    return "\n\n".join(r.render(hint, terminal) for r in results)
 
 
 def hint_text(task: Task) -> str:

@@ -3,7 +3,8 @@
   syllabus [--json]        the course from course.yml, with your progress
   check TASK|MODULE        run a task's tests against your exercise file
   hint TASK                show a task's hint
-  build [--check]          generate exercises/ from solutions/ (authors)
+  build [--check|--force]  generate exercises/ from solutions/ (authors); never overwrites
+                           a changed exercise file unless --force
   readme [--check]         regenerate the README's lesson table (authors)
   grade SUBMISSION... --out DIR   grade submissions in sandboxes (instructors)
   gradescope-bundle --out ZIP     build the Gradescope autograder zip (instructors)
@@ -17,13 +18,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import NoReturn
 
 from .errors import CourseError
 from .manifest import Course, load_course
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (not the usage block first) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m coursekit", description="The course's tools.")
+    p = _Parser(prog="python -m coursekit", description="The course's tools.")
     sub = p.add_subparsers(dest="command", required=True, metavar="command")
     s = sub.add_parser("syllabus", help="show the course and your progress")
     s.add_argument("--json", action="store_true", help="print the course as JSON")
@@ -35,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("task")
     b = sub.add_parser("build", help="generate exercises/ from solutions/")
     b.add_argument("--check", action="store_true", help="only report files that are out of date (exit 1 if any)")
+    b.add_argument("--force", action="store_true",
+                   help="also overwrite exercise files changed after they were generated (authors; discards those changes)")
     r = sub.add_parser("readme", help="regenerate the lesson table in README.md")
     r.add_argument("--check", action="store_true", help="only report whether it is out of date (exit 1 if so)")
     from .grader import add_arguments
@@ -71,24 +82,31 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
         from .checking import render_all, resolve, run_check
         results = run_check(resolve(course, args.what), course, args.target)
-        print(render_all(results, args.hint))
+        print(render_all(results, args.hint, terminal=True))
         return 0 if all(r.solved for r in results) else 1
     if args.command == "hint":
         from .checking import hint_text
         print(hint_text(course.task(args.task)))
         return 0
     if args.command == "build":
-        from .build import build, stale
+        from .build import build, status
         if args.check:
-            bad = stale(course)
-            if bad:
-                print(f"coursekit build: exercises/ is out of date with solutions/: {', '.join(bad)} "
-                      "(run `python -m coursekit build`)", file=sys.stderr)
+            state = status(course)
+            if state:
+                print(f"coursekit build: {state.message()}", file=sys.stderr)
                 return 1
             print("exercises/ is up to date with solutions/")
             return 0
-        changed = build(course)
-        print("\n".join(f"wrote {p}" for p in changed) or "exercises/ was already up to date")
+        written, kept = build(course, force=args.force)
+        if written:
+            print("\n".join(f"wrote {p}" for p in written))
+        if kept:
+            print(f"coursekit build: refused to overwrite {', '.join(kept)}: changed after they were "
+                  "generated (your work is kept; an author who means to discard it: build --force)",
+                  file=sys.stderr)
+            return 1
+        if not written:
+            print("exercises/ was already up to date")
         return 0
     if args.command == "readme":
         from .readme import update

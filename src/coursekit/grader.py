@@ -6,7 +6,9 @@ submission into a private folder, starts that submission's sandbox and runs the 
 tests; it appends each result to an events file as it goes. This process only schedules
 workers, enforces each submission's time bound (killing the worker, and with it the
 sandbox), and writes the reports. A worker that crashes, hangs or is killed costs its own
-submission the tests it had not finished, and nothing else.
+submission the tests it had not finished, and nothing else; a worker never outlives this
+process (it is killed when this one ends, however it ends), and the cgroup of a killed
+worker's sandbox is removed here (quota.sweep).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import psutil
 
-from . import reports
+from . import quota, reports
 from .build import write_atomic
 from .errors import CourseError
 from .manifest import Course, load_course
@@ -117,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     import pytest  # noqa: F401
     from . import grading  # noqa: F401
 
+    # `kill` (SIGTERM) cleans up like Ctrl-C: the workers, their sandboxes, the work folder
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     work = Path(tempfile.mkdtemp(prefix="coursekit-grade-"))
     progress = _Progress(len(subs))
     results: list[reports.Report] = []
@@ -148,6 +152,7 @@ def _schedule(subs: list[Submission], course: Course, args: argparse.Namespace, 
                 os.waitpid(job.pid, 0)
             except ChildProcessError:
                 pass
+            quota.sweep(job.pid)
         raise
 
 
@@ -175,6 +180,7 @@ def _loop(subs: list[Submission], course: Course, args: argparse.Namespace, work
         job = running.pop(pid, None)
         if job is None:
             continue
+        quota.sweep(pid)   # a worker killed at its time bound leaves its sandbox's cgroup
         free.append(job.slot)
         free.sort()
         try:
@@ -200,12 +206,15 @@ def _loop(subs: list[Submission], course: Course, args: argparse.Namespace, work
 def _start(sub: Submission, course: Course, args: argparse.Namespace, folder: Path, slot: int,
            isolate: bool) -> _Job:
     started = time.monotonic()
+    grader = os.getpid()
     pid = os.fork()
     if pid == 0:  # the worker
         code = 0
         try:
             os.setpgid(0, 0)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with_parent(grader)
             events = folder / "events.jsonl"
             try:
                 copy = prepare(sub, folder / "sub", course)
@@ -226,6 +235,17 @@ def _start(sub: Submission, course: Course, args: argparse.Namespace, folder: Pa
             os._exit(code)
     (folder / "sub").mkdir(exist_ok=True)
     return _Job(sub, pid, slot, folder, started, started + args.submission_timeout)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this worker when the grader ends, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:   # the grader ended before prctl took effect
+        os._exit(1)
 
 
 def _kill_tree(pid: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Generator
 
 import pytest
 
-from .checking import _Collector, _task
+from .checking import NO_TRUNCATION, _Collector, _task
 from .manifest import Course
 from .pytest_plugin import LAUNCHER, module_id_of
 from .sandbox import MiB, Limits, Sandbox, SandboxError
@@ -103,7 +103,7 @@ def grade(course: Course, folder: Path, events_path: Path, *, extra_tests: Path 
             f"--rootdir={course.root}", "-c", str(course.root / "pyproject.toml"),
             f"--target={folder}", f"--call-timeout={call_timeout}",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "pytest_timeout",
-            "--import-mode=importlib", "--capture=no",
+            "--import-mode=importlib", "--capture=no", *NO_TRUNCATION,
             # a backstop per test: every call already has its own deadline
             "-o", f"timeout={max(60, int(call_timeout * 6))}",
         ]

@@ -65,19 +65,21 @@ def out_of_sync(notebook: Path) -> str | None:
     if not source.exists():
         return f"{notebook}: no text source {source.name}"
     if not notebook.exists():
-        return f"{notebook}: missing (run `make notebooks`)"
+        return f"{notebook}: missing (run `make notebooks LESSON={notebook.stem}`)"
     try:
         stored = nbformat.read(notebook, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for a corrupt file
         return f"{notebook}: not a readable notebook ({type(exc).__name__})"
     want, have = _cells(read_text(source)), _cells(stored)
+    # never plain "run make notebooks": in a learner's checkout it would replace their notebook
+    redo = (f"an author's fix: `make notebooks LESSON={notebook.stem}`, which replaces the notebook with "
+            f"a run of {source.name}")
     for i, (a, b) in enumerate(zip(want, have)):
         if a != b:
             first = (a[1].splitlines() or [""])[0][:60]
-            return (f"{notebook}: cell {i + 1} differs from {source.name} (starting {first!r}); "
-                    f"run `make notebooks`")
+            return f"{notebook}: cell {i + 1} differs from {source.name} (starting {first!r}); {redo}"
     if len(want) != len(have):
-        return f"{notebook}: {len(have)} cells, {source.name} has {len(want)}; run `make notebooks`"
+        return f"{notebook}: {len(have)} cells, {source.name} has {len(want)}; {redo}"
     return None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import write_atomic
+from .checking import Line
 from .manifest import Course, Task
 
 
@@ -50,21 +51,16 @@ class TaskScore:
         return bool(self.counted) and self.passed == len(self.counted)
 
     def feedback(self) -> str:
-        """Markdown: a line per visible test, the reason for every lost point."""
+        """Markdown: a line per visible test and per case of a parametrized one (the lines
+        check() shows, which the score counts), the reason for every lost point."""
         out = []
         visible = [t for t in self.tests if not t["hidden"]]
         hidden = [t for t in self.counted if t["hidden"]]
         for t in visible:
-            if t["skipped"]:
-                out.append(f"- · {t['name']} (skipped: {t['skipped']})")
-            elif t["not_run"]:
-                out.append(f"- ✗ {t['name']} (not run: an earlier test of this task timed out)")
-            elif t["passed"]:
-                out.append(f"- ✓ {t['name']}")
-            else:
-                out.append(f"- ✗ {t['name']}")
-                if t["reason"]:
-                    out.append(_fence(t["reason"], "  "))
+            mark, text, reason = Line.from_event(t).row()
+            out.append(f"- {mark} {text}")
+            if reason:
+                out.append(_fence(reason, "  "))
         if hidden:
             ok = sum(t["passed"] for t in hidden)
             out.append(f"- Instructor tests (not shown): {ok} of {len(hidden)} pass.")
@@ -154,7 +150,7 @@ def _xml_text(text: str) -> str:
 
 def _fence(text: str, indent: str) -> str:
     text = text.replace("```", "'''")
-    body = "\n".join(indent + ln for ln in text.splitlines())
+    body = "\n".join(indent + ln if ln.strip() else "" for ln in text.splitlines())
     return f"{indent}```\n{body}\n{indent}```"
 
 

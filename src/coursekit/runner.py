@@ -13,11 +13,22 @@ Design
    module-level function of the test file, not the test file: the child learns what the
    scenario does, never what the test expects of its result.
 
-3. Every call is bounded. A call has a deadline; at the deadline the parent asks the child
-   for every thread's stack (faulthandler on SIGUSR1), then kills the child's whole process
-   group and every descendant it can still see. A learner's infinite loop, deadlock,
+3. Every call is bounded. A call has a time-out; when it has run that long the parent asks
+   the child for every thread's stack (faulthandler on SIGUSR1), then kills the child's whole
+   process group and every descendant it can still see. A learner's infinite loop, deadlock,
    never-ending non-daemon thread or runaway pool therefore costs one failed call with a
-   useful message, never a hung test run, and nothing survives the call.
+   useful message naming the call, never a hung test run, and nothing survives the call.
+
+   Load must not cost points, so the time-out is measured on the call's own clock: wall-clock
+   time less the time its threads spent runnable but waiting for a CPU that other work held
+   (the kernel's per-thread ``run_delay``, /proc/<tid>/schedstat, the scheduler's own
+   accounting). On an idle machine that is the wall clock; a deadlock (no thread waits for a
+   CPU) is stopped at the time-out on any machine; a correct call slowed down by two busy
+   loops gets the time it needs. A wall-clock backstop of WALL_FACTOR times the time-out
+   stops a call whatever the load (many runnable threads that all wait could otherwise
+   stretch it without end). Contest judges count CPU time instead; that would let a
+   deadlock run until a much longer wall limit, and a learner's ``check()`` is meant to say
+   "stuck" quickly.
 
 4. Fresh state per call. One process per call means a crash, a leaked thread or a global
    mutated by one call cannot change the next; the learner's latest saved file is what runs.
@@ -38,6 +49,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import reprlib
 import selectors
 import signal
 import struct
@@ -56,6 +68,8 @@ TEMPLATE = Path(__file__).with_name("_template.py")
 OUTPUT_CAP = 64 * 1024          # bytes of the learner's stdout/stderr kept for messages
 RESULT_CAP = 16 * 1024 * 1024   # a bigger reply is refused
 STACK_WAIT = 1.0                # seconds to wait for faulthandler's dump after SIGUSR1
+WALL_FACTOR = 4                 # a call is stopped after this many times its time-out on the wall clock
+SAMPLE_EVERY = 0.1              # seconds between readings of the call's threads' scheduler times
 
 
 class CallFailed(AssertionError):
@@ -113,6 +127,11 @@ class Child:
     def watch(self) -> None:
         """Called about every 0.2 s while the call runs (to note descendants)."""
 
+    def threads(self) -> list[int]:
+        """Thread ids (host's) of every process the call is running now, for its clock; none
+        known means the wall clock alone."""
+        return []
+
     def dump_stacks(self) -> bool:
         """Send SIGUSR1 so faulthandler writes every thread's stack; False if it is gone."""
         raise NotImplementedError
@@ -140,6 +159,10 @@ class _LocalChild(Child):
 
     def watch(self) -> None:
         self.tree.scan()
+
+    def threads(self) -> list[int]:
+        pids = [self.proc.pid, *(p for p in self.tree.seen if p != self.proc.pid)]
+        return [t for pid in pids for t in _threads_of(pid)]
 
     def dump_stacks(self) -> bool:
         try:
@@ -230,8 +253,81 @@ class Impl:
             return run_child(payload, self.folder, self.timeout if timeout is None else timeout, self.launcher)
         except CallFailed as exc:
             # Messages name the learner's files the way the learner sees them, not by absolute path.
-            exc.args = (str(exc).replace(str(self.folder.resolve()), self.label or self.folder.name),)
+            text = str(exc).replace(str(self.folder.resolve()), self.label or self.folder.name)
+            if isinstance(exc, CallTimeout):
+                text = f"{self.describe(request)} {text}"   # which of the test's calls hung
+            exc.args = (text,)
             raise
+
+    def describe(self, request: dict[str, Any]) -> str:
+        """The call as a learner would write it, its arguments shortened:
+        ``warmup.split_evenly([1, 2, 3, 4, ...], 3)``, or a scenario of the test file:
+        ``the test's scenario census(module, 'f', [[1], [2], ...])``."""
+        args = [_SHORT.repr(a) for a in request["args"]]
+        args += [f"{k}={_SHORT.repr(v)}" for k, v in request["kwargs"].items()]
+        if request["kind"] == "call":
+            return f"{self.module}.{request['name']}({', '.join(args)})"
+        return f"the test's scenario {request['name']}({', '.join(['module', *args])})"
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlevel = 3
+
+
+def _threads_of(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except (OSError, ValueError):
+        return []
+
+
+def _schedstat(tid: int) -> tuple[int, int] | None:
+    """(nanoseconds on a CPU, nanoseconds runnable but waiting for one) of a thread."""
+    try:
+        with open(f"/proc/{tid}/schedstat", "rb") as f:
+            ran, waited, _ = f.read().split()
+        return int(ran), int(waited)
+    except (OSError, ValueError):
+        return None
+
+
+class _Clock:
+    """The call's own clock: wall-clock time less the time its threads waited for a CPU.
+
+    Every SAMPLE_EVERY seconds it reads each thread's scheduler times. Over one interval, the
+    threads that ran or waited at all are the call's active ones; the average time they
+    waited is time the call was held back by other work, and is not counted (never more
+    than the interval itself). Every thread of a call is born during the call, so its whole
+    ``run_delay`` is the call's. Without /proc (not Linux) it is the wall clock."""
+
+    def __init__(self, child: Child) -> None:
+        self.child = child
+        self.start = self.last = time.monotonic()
+        self.waited = 0.0
+        self.seen: dict[int, tuple[int, int]] = {}
+
+    def sample(self) -> None:
+        now = time.monotonic()
+        waited, active = 0, 0
+        for tid in self.child.threads():
+            stat = _schedstat(tid)
+            if stat is None:
+                continue
+            old = self.seen.get(tid, (0, 0))
+            if stat[0] < old[0]:   # a new thread with a reused id
+                old = (0, 0)
+            self.seen[tid] = stat
+            if stat != old:
+                active += 1
+                waited += stat[1] - old[1]
+        if active:
+            self.waited += min(waited / active / 1e9, now - self.last)
+        self.last = now
+
+    def ran(self, now: float) -> float:
+        return now - self.start - self.waited
 
 
 def run_child(payload: bytes, cwd: Path, timeout: float, launcher: Launcher) -> Any:
@@ -292,24 +388,31 @@ def _collect(child: Child, res_fd: int, stk_fd: int, timeout: float) -> Any:
     sel = selectors.DefaultSelector()
     sel.register(out_fd, selectors.EVENT_READ, "out")
     sel.register(res_fd, selectors.EVENT_READ, "res")
-    deadline = time.monotonic() + timeout
+    clock = _Clock(child)
+    backstop = clock.start + timeout * WALL_FACTOR
     next_scan = 0.0
+    next_sample = clock.start + SAMPLE_EVERY
     try:
         while True:
             now = time.monotonic()
-            if now >= deadline:
+            if _out_of_time(clock, timeout, backstop, now):
                 stacks = _dump_stacks(child, stk_fd)
                 child.watch()
                 raise CallTimeout(
-                    f"timed out after {timeout:g} s and was stopped: the code is probably stuck "
-                    "(an endless loop, a deadlock, a thread or process that never ends, or a wait that is never woken)",
+                    f"{_timed_out(clock, timeout, now)}: the code is probably stuck (an endless loop, a deadlock, "
+                    "a thread or process that never ends, or a wait that is never woken)",
                     output=_text(output), detail=stacks)
             if now >= next_scan:
                 child.watch()
                 next_scan = now + 0.2
+            if now >= next_sample:
+                clock.sample()
+                next_sample = now + SAMPLE_EVERY
             if not sel.get_map():
                 break
-            for key, _ in sel.select(min(deadline - now, 0.2)):
+            # the call's clock runs no faster than the wall clock: waiting what is left of the
+            # time-out never oversleeps it
+            for key, _ in sel.select(max(0.0, min(timeout - clock.ran(now), next_sample - now, 0.2))):
                 chunk = os.read(key.fd, 1 << 16)
                 if not chunk:
                     sel.unregister(key.fd)
@@ -333,9 +436,13 @@ def _collect(child: Child, res_fd: int, stk_fd: int, timeout: float) -> Any:
     # closed its pipes and kept running is stuck like any other).
     code = child.poll()
     while code is None:
-        if time.monotonic() >= deadline:
-            raise CallTimeout(f"timed out after {timeout:g} s and was stopped: the code closed its output "
-                              "and never ended", output=_text(output), detail=_dump_stacks(child, stk_fd))
+        now = time.monotonic()
+        if now >= next_sample:
+            clock.sample()
+            next_sample = now + SAMPLE_EVERY
+        if _out_of_time(clock, timeout, backstop, now):
+            raise CallTimeout(f"{_timed_out(clock, timeout, now)}: the code closed its output and never ended",
+                              output=_text(output), detail=_dump_stacks(child, stk_fd))
         time.sleep(0.002)
         code = child.poll()
     message = _complete(reply)
@@ -353,6 +460,27 @@ def _collect(child: Child, res_fd: int, stk_fd: int, timeout: float) -> Any:
     else:
         why = f"exited with status {code} before it returned a result: does the code call sys.exit() or os._exit()?"
     raise ChildDied(f"the process running your code {why}", output=_text(output))
+
+
+def _out_of_time(clock: _Clock, timeout: float, backstop: float, now: float) -> bool:
+    if now >= backstop:
+        return True
+    if clock.ran(now) < timeout:
+        return False
+    clock.sample()   # the latest waits count before the call is stopped
+    return clock.ran(time.monotonic()) >= timeout
+
+
+def _timed_out(clock: _Clock, timeout: float, now: float) -> str:
+    """The first words of a time-out's message: how long the call ran, by which clock."""
+    wall = now - clock.start
+    if clock.ran(now) < timeout:
+        return (f"timed out after {timeout:g} s and was stopped at the wall-clock limit, {wall:.1f} s "
+                f"({WALL_FACTOR} times the time-out), on a machine too busy to let it run")
+    if wall - timeout >= 0.5:
+        return (f"timed out after {timeout:g} s and was stopped ({wall:.1f} s on the wall clock: the time "
+                "it waited for a busy CPU does not count)")
+    return f"timed out after {timeout:g} s and was stopped"
 
 
 def _complete(buf: bytearray) -> bytes | None:

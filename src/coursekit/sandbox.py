@@ -17,14 +17,22 @@ each a few hundred calls).
    absolute, reaches them. It also gets a network namespace of its own (loopback works, any
    other address is unreachable), a PID namespace (the code sees only its own processes, and
    all of them die with the sandbox) and no capabilities. When the grader runs as root, the
-   template drops to an unprivileged uid of its own per job slot, so that RLIMIT_NPROC (which
-   the kernel never applies to root) bounds a fork bomb without touching other slots.
+   template drops to an unprivileged uid that the sandbox has *leased* for its whole life
+   (quota.py: a flock'd file per uid in a root-owned folder, freed by the kernel if the grader
+   dies), so no other sandbox, grader or process on the host shares it, and RLIMIT_NPROC
+   (which the kernel never applies to root) bounds a fork bomb for this sandbox alone. (A uid
+   per job slot, the first design, was shared by two graders' slot 0: one's fork bomb spent
+   the other's budget, and a correct submission beside it lost its points.)
 
 2. Limits. The template sets address space, file size, open files, processes and core size
    before it forks (children inherit them) and CPU seconds in each child. Because those are
    per process, it also watches the resident memory of all of a call's processes together
-   (every 50 ms) and kills the call when the sum passes ``memory_total``. Output is capped by
-   the runner (64 KiB per call); the time of a call by the runner's deadline; the time of a
+   (every 50 ms) and kills the call when the sum passes ``memory_total``. Where the host
+   allows it (root, and cgroup v2 with pids and memory delegated, or cgroup v1), the whole
+   sandbox also runs in a cgroup of its own (quota.py) with ``pids.max`` and a memory limit
+   the kernel enforces between those samples, as contest judges do. Output is capped by
+   the runner (64 KiB per call); the time of a call by the runner's deadline (time the call
+   waited for a busy CPU does not count, so load costs no points: runner.py); the time of a
    whole submission by the grader, which kills the worker and, with it, the sandbox
    (``--die-with-parent``).
 
@@ -32,9 +40,12 @@ each a few hundred calls).
    a forked child of an interpreter that has already imported the harness and the usual
    standard-library modules costs about a millisecond. The learner's module is imported
    *after* the fork, so every call still starts clean: a call cannot see a global another
-   call changed, a thread it left behind, or a process it started (the template kills every
-   descendant after each call, and, as a child subreaper, it inherits any that double-forked
-   to escape).
+   call changed, a thread it left behind, or a process it started. After each call the
+   template sends SIGKILL to every process it may signal (``kill(-1)``: in the PID namespace
+   that is exactly the call's processes, in one atomic sweep a fork bomb cannot outrun), and
+   waits until none of its descendants is left (as a child subreaper it inherits any that
+   double-forked); the grader then checks the cgroup, when there is one, for anything but
+   bubblewrap and the template, kills it and waits, or starts a fresh sandbox.
 
 4. The same runner. ``SandboxLauncher`` is a ``runner.Launcher`` whose ``start`` asks the
    template to fork instead of calling ``subprocess``; the runner's protocol, deadlines,
@@ -43,7 +54,12 @@ each a few hundred calls).
 Without bubblewrap (macOS, a container that forbids namespaces) the template runs as a plain
 process with the same limits, process groups and subreaper, and the grader says once that
 the filesystem, network and PID isolation are missing. ``Sandbox(isolate=False)`` asks for
-that mode explicitly (``--no-sandbox``).
+that mode explicitly (``--no-sandbox``). What the fallbacks lack: without root, bubblewrap's
+user namespace maps the code to the grader's own uid, so RLIMIT_NPROC counts every process
+of that user (other sandboxes and graders included), and only a delegated cgroup v2 gives a
+sandbox limits of its own; without bubblewrap, the template keeps the grader's uid (as root
+it runs as root, bounded only by the cgroup, when there is one), and after a call only the
+processes it can still find through its descendants are killed.
 
 Rejected: one sandbox per call (bubblewrap plus a cold interpreter is 15-40 ms a call, and
 the 10 ms goal would be lost); exec'ing a new interpreter per call inside one sandbox (the
@@ -68,12 +84,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .runner import CHILD, TEMPLATE, Child, Launcher, _kill, _Tree
+import psutil
+
+from .quota import Cgroup, QuotaError, UidLease, lease_uid
+from .runner import CHILD, TEMPLATE, Child, Launcher, _kill, _Tree, _threads_of
 
 MiB = 1024 * 1024
 READY_WAIT = 15.0       # seconds for the template to start
 REPLY_WAIT = 10.0       # seconds for the template to answer a request
-BASE_UID = 61000        # the unprivileged uid of job slot n is BASE_UID + n (when run as root)
+CGROUP_HEADROOM = 256 * MiB   # the template, bubblewrap and page cache, beyond a call's memory
 
 
 class SandboxError(RuntimeError):
@@ -141,7 +160,8 @@ class Sandbox:
     runner a launcher that forks children inside it.
 
     `folder` is the writable copy of the submission (the only part of the host's disk the code
-    sees besides the runtime). `slot` picks the unprivileged uid when run as root.
+    sees besides the runtime). `slot` is where the search for a free uid starts (as root), so
+    that one grader alone always gets the same uids.
     """
 
     folder: Path
@@ -153,6 +173,11 @@ class Sandbox:
     sock: socket.socket | None = field(default=None, init=False)
     uid: int | None = field(default=None, init=False)
     isolated: bool = field(default=False, init=False)
+    cgroup: Cgroup | None = field(default=None, init=False)
+    lease: UidLease | None = field(default=None, init=False)
+    _keep: frozenset[int] = field(default=frozenset(), init=False)   # host pids: bwrap, its init, the template
+    _template: int | None = field(default=None, init=False)          # the template's host pid
+    _cgroup_refused: bool = field(default=False, init=False)
     _pending: list[dict] = field(default_factory=list, init=False)
 
     # ------------------------------------------------------------------ life cycle
@@ -164,16 +189,26 @@ class Sandbox:
         self.close()
 
     def start(self) -> None:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         bwrap, _ = bubblewrap() if self.isolate else (None, "")
         root = os.getuid() == 0
-        self.uid = BASE_UID + self.slot if root and bwrap else None
+        if root and bwrap and self.lease is None:
+            try:
+                self.lease = lease_uid(self.slot)
+            except QuotaError as exc:
+                raise SandboxError(f"could not start the sandbox: {exc}") from None
+        self.uid = self.lease.uid if self.lease else None
+        if self.cgroup is None and not self._cgroup_refused:
+            self.cgroup = Cgroup.create(self.limits.processes + 16,
+                                        self.limits.memory_total + 2 * self.limits.scratch + CGROUP_HEADROOM)
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
                "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
         cfg = {"uid": self.uid, "gid": self.uid, "limits": self.limits.rlimits(),
                "cpu_seconds": self.limits.cpu_seconds, "memory_total": self.limits.memory_total, "env": env,
                # emptied after every call; only inside bubblewrap, where they are the sandbox's own
                "scratch": ["/tmp", "/dev/shm"] if bwrap else [],
+               # kill(-1) after a call reaches the call's processes only: in a PID namespace of its own
+               "kill_all": bool(bwrap),
                "keep": self._mount_points()}
         inner = [self.python, "-I", "-B", "-X", "utf8", str(TEMPLATE), str(child.fileno()), json.dumps(cfg)]
         if bwrap:
@@ -181,19 +216,32 @@ class Sandbox:
             command = [bwrap, *self._bwrap_args(root), *inner]
         else:
             command = inner
-        try:
-            self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, pass_fds=(child.fileno(),),
-                                         env=env, cwd=self.folder, start_new_session=True)
-        except OSError as exc:
-            parent.close()
-            child.close()
-            raise SandboxError(f"could not start the sandbox: {exc}") from None
+        while True:
+            try:
+                self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.PIPE, pass_fds=(child.fileno(),),
+                                             env=env, cwd=self.folder, start_new_session=True,
+                                             # born in the sandbox's cgroup, before bwrap forks anything
+                                             preexec_fn=self.cgroup.join if self.cgroup else None)
+                break
+            except subprocess.SubprocessError as exc:
+                if self.cgroup is None:
+                    parent.close()
+                    child.close()
+                    raise SandboxError(f"could not start the sandbox: {exc}") from None
+                # a cgroup we could create but not enter (a container's rules): do without
+                self.cgroup.remove()
+                self.cgroup = None
+                self._cgroup_refused = True
+            except OSError as exc:
+                parent.close()
+                child.close()
+                raise SandboxError(f"could not start the sandbox: {exc}") from None
         child.close()
         self.sock = parent
         self.isolated = bool(bwrap)
         try:
-            self._receive(READY_WAIT, "ready")
+            ready = self._receive(READY_WAIT, "ready")
         except SandboxError:
             err = b""
             if self.proc.stderr:
@@ -208,6 +256,44 @@ class Sandbox:
         if self.proc.stderr:
             self.proc.stderr.close()
             self.proc.stderr = None
+        self._note_infrastructure(ready["pid"])
+
+    def _note_infrastructure(self, ns_pid: int) -> None:
+        """Remember the host pids of bubblewrap, its init and the template (the processes that
+        outlive calls), and which of them is the template (`ns_pid` in its own namespace)."""
+        assert self.proc is not None
+        keep = {self.proc.pid}
+        self._template = self.proc.pid
+        try:
+            for p in psutil.Process(self.proc.pid).children(recursive=True):
+                keep.add(p.pid)
+                with open(f"/proc/{p.pid}/status") as f:
+                    nspid = next((ln.split()[1:] for ln in f if ln.startswith("NSpid:")), [])
+                if nspid and int(nspid[-1]) == ns_pid and p.name() != "bwrap":
+                    self._template = p.pid
+        except (psutil.Error, OSError, ValueError):
+            pass
+        self._keep = frozenset(keep)
+
+    def call_threads(self) -> list[int]:
+        """Host thread ids of every process of the running call (the template runs one call at
+        a time), for the runner's clock."""
+        if self.cgroup is not None:
+            return [t for t in self.cgroup.threads() if t not in self._keep]
+        if self._template is None:
+            return []
+        try:
+            kids = psutil.Process(self._template).children(recursive=True)
+        except psutil.Error:
+            return []
+        return [t for p in kids for t in _threads_of(p.pid)]
+
+    def clear(self) -> bool:
+        """After a call: kill whatever of it is still in the sandbox's cgroup and wait until it
+        is gone. False if something would not die."""
+        if self.cgroup is None:
+            return True
+        return self.cgroup.kill(keep=self._keep)
 
     def _bound(self) -> list[str]:
         """Every path bound into the sandbox from the host."""
@@ -269,12 +355,20 @@ class Sandbox:
             if self.proc.stderr:
                 self.proc.stderr.close()
             self.proc = None
+        if self.cgroup is not None:
+            self.cgroup.remove()   # kills anything left, so the uid is free when the lease is
+            self.cgroup = None
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def _destroy(self) -> None:
         """Kill the whole sandbox: bwrap's process group and every descendant."""
         if self.proc is None:
             return
         _kill(self.proc, _Tree(self.proc.pid))
+        if self.cgroup is not None:
+            self.cgroup.kill()
 
     def restart(self) -> None:
         if self.sock is not None:
@@ -363,11 +457,17 @@ class _ForkedChild(Child):
         self.out_fd = out_fd
         self.status: int | None = None
         self.killed = False
+        self.ooms = sandbox.cgroup.oom_kills() if sandbox.cgroup else 0
 
     def poll(self) -> int | None:
         if self.status is None and (notice := self.sandbox.exit_notice(self.pid)) is not None:
             self.status = notice["status"]
             self.why = notice.get("why", "")
+            group = self.sandbox.cgroup
+            if not self.why and self.status == -signal.SIGKILL and group and group.oom_kills() > self.ooms:
+                limit = self.sandbox.limits.memory_total + 2 * self.sandbox.limits.scratch + CGROUP_HEADROOM
+                self.why = (f"the kernel killed it: the sandbox's processes together reached its memory "
+                            f"limit of {limit >> 20} MiB")
         if self.status is None and not self.sandbox.alive:
             # the whole sandbox ended (its template was killed, so bubblewrap's init left and
             # took every process of the PID namespace with it): nobody will report an exit
@@ -380,6 +480,9 @@ class _ForkedChild(Child):
             time.sleep(0.002)
         assert self.status is not None
         return self.status
+
+    def threads(self) -> list[int]:
+        return self.sandbox.call_threads()
 
     def dump_stacks(self) -> bool:
         try:
@@ -407,6 +510,7 @@ class _ForkedChild(Child):
                 pass
         self.sandbox.forget_exits()
         os.close(self.out_fd)
+        clean = self.sandbox.clear() and clean
         if not clean:
             # something would not die (or the template was killed): start the next call in
             # a new sandbox; the PID namespace takes every process of this one with it

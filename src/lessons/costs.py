@@ -18,9 +18,13 @@ Layout of this module:
 2. Memory per unit: ``memory_per_unit`` returns a ``MemoryCost``.
 3. Creation and hand-off (switch) costs: ``creation_costs`` and
    ``switch_costs`` return lists of ``Timing`` (medians of repeats).
-4. A makespan experiment: ``makespan_experiment`` returns ``MakespanRun``s,
-   with the start and end of every task, ready for ``plotting.timeline``.
-5. Two demo helpers (``append_and_report``, ``strace_clone_flags``) and the
+4. A makespan experiment: ``makespan_experiment`` returns a ``Makespan`` whose
+   ``MakespanRun``s hold the start and end of every task, ready for
+   ``plotting.timeline``, and the CPU time the tasks used.
+5. ``fork_vs_forkserver``: process start-up from a small and from a large parent.
+6. ``lambda_targets``: which multiprocessing APIs accept a lambda under which
+   start method.
+7. Two demo helpers (``append_and_report``, ``strace_clone_flags``) and the
    command line the functions above run in their child interpreter (``main``).
 
 Linux is the reference platform.  On macOS and the BSDs, memory falls back
@@ -186,6 +190,48 @@ def _rss_vsz_kib(pid: int) -> tuple[int, int]:
         ["ps", "-o", "rss=,vsz=", "-p", str(pid)], capture_output=True, text=True, check=True
     ).stdout.split()
     return int(out[0]), int(out[1])
+
+
+_DEEP_RECURSION = """
+import sys, threading
+threading.stack_size({stack_kib} * 1024)
+
+def python_depth(n):
+    return 0 if n == 0 else python_depth(n - 1)
+
+def run():
+    print("python:", "ok" if python_depth({depth}) == 0 else "wrong", flush=True)
+    nested = []
+    for _ in range({depth}):
+        nested = [nested]
+    try:
+        repr(nested)                 # list.__repr__ calls repr() of its item: C calling C
+        print("c:", "ok", flush=True)
+    except RecursionError:
+        print("c:", "RecursionError", flush=True)
+
+worker = threading.Thread(target=run)
+worker.start()
+worker.join()
+"""
+
+
+def small_stack_recursion(stack_kib: int = 64, depth: int = 900, timeout: float = 60.0) -> dict[str, str]:
+    """In a fresh interpreter, run ``depth``-deep recursion in a thread whose stack is
+    ``threading.stack_size(stack_kib KiB)``: once in pure Python, once through C
+    (``repr`` of a nested list).  Returns {"python": outcome, "c": outcome}, an outcome being
+    "ok", "RecursionError", "crashed (signal N)" or "not run" (the process died before).
+    """
+    done = subprocess.run([sys.executable, "-c", _DEEP_RECURSION.format(stack_kib=stack_kib, depth=depth)],
+                          capture_output=True, text=True, timeout=timeout)
+    seen = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+    died = f"crashed (signal {-done.returncode})" if done.returncode < 0 else f"exit status {done.returncode}"
+    out, cause = {}, died if done.returncode != 0 else "not run"
+    for part in ("python", "c"):        # the first part that printed nothing is where it died
+        out[part] = seen.get(part, cause)
+        if part not in seen:
+            cause = "not run"
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -467,33 +513,84 @@ class Timing:
     batch: int  #: operations per timed batch
     samples: tuple[float, ...]  #: seconds per operation in each batch
     note: str = ""
+    cpu_seconds: float = 0.0  #: median CPU seconds per operation, where measured (see interleaved_per_op)
 
 
-def median_per_op(
-    run_batch: Callable[[int], float],
-    *,
-    repeats: int = 5,
-    target_s: float = 0.08,
-    first_batch: int = 1,
-    max_batch: int = 1_000_000,
-) -> tuple[float, int, list[float]]:
-    """Time an operation: return (median seconds per op, batch size, samples).
-
-    ``run_batch(k)`` performs the operation ``k`` times and returns the
-    elapsed seconds.  The batch size is doubled from ``first_batch`` until
-    one batch takes at least 20 ms, then scaled so a batch takes about
-    ``target_s``; ``repeats`` batches are then timed.  Taking the *median*
-    of per-batch averages ignores the odd batch slowed by something else
-    running on the machine.  Cost: about ``repeats * target_s`` seconds.
-    """
+def _batch_size(run_batch: Callable[[int], float], target_s: float, first_batch: int,
+                max_batch: int) -> int:
+    """How many operations make one batch of about ``target_s`` seconds: double from
+    ``first_batch`` until a batch takes 20 ms, then scale."""
     k = max(1, first_batch)
     elapsed = run_batch(k)
     while elapsed < 0.02 and k < max_batch:
         k *= 2
         elapsed = run_batch(k)
-    k = max(1, min(max_batch, int(k * target_s / max(elapsed, 1e-9))))
-    samples = [run_batch(k) / k for _ in range(repeats)]
-    return statistics.median(samples), k, samples
+    return max(1, min(max_batch, int(k * target_s / max(elapsed, 1e-9))))
+
+
+def _cpu_now() -> float:
+    """CPU seconds used so far by this process and by its children that have been reaped."""
+    cpu = time.process_time()
+    try:
+        import resource
+    except ImportError:  # Windows: no children's usage
+        return cpu
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return cpu + children.ru_utime + children.ru_stime
+
+
+@dataclass(frozen=True)
+class Timed:
+    """What ``interleaved_per_op`` measured for one operation."""
+
+    seconds: float  #: median wall-clock seconds per operation
+    batch: int  #: operations per timed batch
+    samples: list[float]  #: wall-clock seconds per operation, one per batch
+    cpu_seconds: float  #: median CPU seconds per operation (this process and its reaped children)
+
+
+def interleaved_per_op(
+    runs: Sequence[tuple[str, Callable[[int], float], int]],
+    *,
+    repeats: int = 5,
+    target_s: float = 0.08,
+    max_batch: int = 1_000_000,
+) -> dict[str, Timed]:
+    """Time several operations: the median seconds per operation of each, over batches taken in turn.
+
+    ``runs`` holds (name, run_batch, first_batch); ``run_batch(k)`` performs
+    the operation ``k`` times and returns the elapsed seconds.  Each batch
+    size is doubled from ``first_batch`` until a batch takes 20 ms, then
+    scaled to about ``target_s``.  Then ``repeats`` rounds time one batch of
+    each: A, B, C, A, B, C...  A change in the machine's load (another
+    program starting, a busy core) lands on every operation alike, and the
+    *median* of the per-batch averages ignores the odd batch it slowed.
+
+    Each batch is also clocked in *CPU* time: this process's, plus that of
+    the children it reaped during the batch (a forked echo partner, a
+    ``Process`` it joined).  Wall-clock time on a busy machine includes the
+    time spent waiting for a CPU, and that wait hits a pure-Python loop
+    harder than a pair that the kernel wakes up in turn; CPU time leaves it
+    out, so ratios of CPU times hold on a busy machine.  (A ``Process``
+    started by forkserver is the server's child, not ours: its CPU time is
+    not seen.)
+    """
+    sizes = {name: _batch_size(run, target_s, first, max_batch) for name, run, first in runs}
+    wall: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    cpu: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    for _ in range(repeats):
+        for name, run, _first in runs:
+            k = sizes[name]
+            cpu0 = _cpu_now()
+            wall[name].append(run(k) / k)
+            cpu[name].append((_cpu_now() - cpu0) / k)
+    return {name: Timed(statistics.median(wall[name]), sizes[name], wall[name], statistics.median(cpu[name]))
+            for name, _, _ in runs}
+
+
+def _timing(name: str, timed: Timed, per: str, note: str) -> dict[str, Any]:
+    """A ``Timing`` as the JSON a child interpreter sends back."""
+    return asdict(Timing(name, timed.seconds, per, timed.batch, tuple(timed.samples), note, timed.cpu_seconds))
 
 
 def _noop(*_args: object) -> None:
@@ -582,16 +679,14 @@ def _creation_items() -> list[tuple[str, Callable[[int], float], int, str]]:
 def _measure_creation(repeats: int) -> list[dict[str, Any]]:
     import multiprocessing as mp
 
-    out = []
-    for name, run, first, note in _creation_items():
-        if name == "Process (forkserver)":
-            # Starting the fork server itself is a one-time cost: pay it first.
-            server_warmup = mp.get_context("forkserver").Process(target=os.getpid)
-            server_warmup.start()
-            server_warmup.join()
-        median, k, samples = median_per_op(run, repeats=repeats, first_batch=first)
-        out.append(asdict(Timing(name, median, "unit started and finished", k, tuple(samples), note)))
-    return out
+    items = _creation_items()
+    if any(name == "Process (forkserver)" for name, *_ in items):
+        # Starting the fork server itself is a one-time cost: pay it first.
+        server_warmup = mp.get_context("forkserver").Process(target=os.getpid)
+        server_warmup.start()
+        server_warmup.join()
+    timed = interleaved_per_op([(name, run, first) for name, run, first, _ in items], repeats=repeats)
+    return [_timing(name, timed[name], "unit started and finished", note) for name, _, _, note in items]
 
 
 def creation_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
@@ -601,8 +696,9 @@ def creation_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
     (``create_task`` + ``await``), a thread (``start`` + ``join``), a bare
     ``os.fork`` + ``waitpid`` (child exits at once), and a
     ``multiprocessing.Process`` ``start`` + ``join`` for every start method
-    this platform has.  Each is a median over ``repeats`` batches.  Takes a
-    few seconds.
+    this platform has.  Each is a median over ``repeats`` batches, the
+    batches of the different units taken in turn (``interleaved_per_op``) so
+    that their ratios hold on a busy machine.  Takes a few seconds.
     """
     return [Timing(**{**d, "samples": tuple(d["samples"])})
             for d in _run_child(["creation", "--repeats", str(repeats)], timeout=timeout)]
@@ -749,11 +845,8 @@ def _measure_switch(repeats: int) -> list[dict[str, Any]]:
     items.append(("threads (pipe, any CPU)", threads_pipe, "the kernel places the threads"))
     if HAS_FORK:
         items.append(("processes (pipe, any CPU)", processes_pipe, "the kernel places the processes"))
-    out = []
-    for name, run, note in items:
-        median, k, samples = median_per_op(run, repeats=repeats, first_batch=100)
-        out.append(asdict(Timing(name, median, "round trip A -> B -> A", k, tuple(samples), note)))
-    return out
+    timed = interleaved_per_op([(name, run, 100) for name, run, _ in items], repeats=repeats)
+    return [_timing(name, timed[name], "round trip A -> B -> A", note) for name, _, note in items]
 
 
 def switch_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
@@ -767,7 +860,8 @@ def switch_costs(repeats: int = 5, timeout: float = 120.0) -> list[Timing]:
     pairs run pinned to one CPU where the platform allows it (Linux), so
     that only the switch is timed; the pipe pairs run a second time
     unpinned, where waking a partner on *another* CPU may cost more than
-    the switch itself.
+    the switch itself.  The pairs' batches are taken in turn
+    (``interleaved_per_op``), so their ratios hold on a busy machine.
     """
     return [Timing(**{**d, "samples": tuple(d["samples"])})
             for d in _run_child(["switch", "--repeats", str(repeats)], timeout=timeout)]
@@ -787,6 +881,27 @@ class MakespanRun:
     wall_s: float  #: makespan: first task submitted -> last result back
     spans: tuple[tuple[int, float, float], ...]  #: (worker lane, start s, end s) per task
     pool_start_s: float = 0.0  #: time to start the pool's workers (not in wall_s)
+    cpu_s: float = 0.0  #: CPU time the tasks used, all workers together
+
+    @property
+    def cores_busy(self) -> float:
+        """CPU time / makespan: how many cores the batch kept busy on average."""
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Makespan:
+    """What ``makespan_experiment`` measured."""
+
+    start_method: str  #: how the process pool started its workers
+    task_alone_s: float  #: one CPU-bound task run alone (median of three), in the measuring process
+    task_s: float  #: what the tasks were calibrated to take alone
+    gil_enabled: bool  #: whether the measuring interpreter ran with a GIL
+    runs: tuple[MakespanRun, ...]
+
+    def run(self, mode: str, workers: int) -> MakespanRun:
+        """The run of ``mode`` on ``workers`` workers."""
+        return next(r for r in self.runs if r.mode == mode and r.workers == workers)
 
 
 def spin(iterations: int) -> int:
@@ -797,41 +912,48 @@ def spin(iterations: int) -> int:
     return total
 
 
-def _cpu_task(iterations: int) -> tuple[int, float, float]:
+def _cpu_task(iterations: int) -> tuple[int, float, float, float]:
+    """(worker id, start, end, CPU seconds) of one CPU-bound task.  The CPU time is this
+    thread's, so it is right inside a pool worker process and inside a pool thread alike."""
+    cpu0 = time.thread_time()
     start = time.perf_counter()
     spin(iterations)
-    return os.getpid(), start, time.perf_counter()
+    return os.getpid(), start, time.perf_counter(), time.thread_time() - cpu0
 
 
-def _io_task(seconds: float) -> tuple[int, float, float]:
+def _io_task(seconds: float) -> tuple[int, float, float, float]:
+    cpu0 = time.thread_time()
     start = time.perf_counter()
     time.sleep(seconds)  # releases the GIL while waiting, like a blocking read
-    return threading.get_ident(), start, time.perf_counter()
+    return threading.get_ident(), start, time.perf_counter(), time.thread_time() - cpu0
 
 
-def _cpu_task_thread(iterations: int) -> tuple[int, float, float]:
-    _, start, end = _cpu_task(iterations)
-    return threading.get_ident(), start, end
+def _cpu_task_thread(iterations: int) -> tuple[int, float, float, float]:
+    _, start, end, cpu = _cpu_task(iterations)
+    return threading.get_ident(), start, end, cpu
 
 
-def _lanes(raw: list[tuple[int, float, float]], t0: float) -> tuple[tuple[int, float, float], ...]:
+def _lanes(raw: Sequence[Sequence[float]], t0: float) -> tuple[tuple[int, float, float], ...]:
     """Renumber worker ids 0, 1, 2... in order of first appearance; times relative to t0."""
-    ids: dict[int, int] = {}
+    ids: dict[float, int] = {}
     spans = []
-    for worker, start, end in sorted(raw, key=lambda s: s[1]):
+    for worker, start, end, *_cpu in sorted(raw, key=lambda s: s[1]):
         lane = ids.setdefault(worker, len(ids))
         spans.append((lane, start - t0, end - t0))
     return tuple(spans)
 
 
 def _calibrate_spin(task_s: float) -> int:
-    """How many ``spin`` iterations take ``task_s`` seconds (best of three timings)."""
+    """How many ``spin`` iterations take ``task_s`` seconds alone.
+
+    A first estimate from short loops, then one correction from a loop of the full length:
+    a long loop runs faster per iteration than a short one (the interpreter specialises it,
+    the CPU raises its clock), so short loops alone overestimate the time."""
     iterations = 10_000
-    while True:
-        elapsed = min(_timed(spin, iterations) for _ in range(3))
-        if elapsed > 0.02:
-            return max(1, int(iterations * task_s / elapsed))
+    while min(_timed(spin, iterations) for _ in range(3)) < 0.02:
         iterations *= 2
+    iterations = max(1, int(iterations * task_s / min(_timed(spin, iterations) for _ in range(3))))
+    return max(1, int(iterations * task_s / min(_timed(spin, iterations) for _ in range(2))))
 
 
 def _timed(fn: Callable[[int], object], arg: int) -> float:
@@ -844,34 +966,39 @@ def _one_makespan_round(workers: Sequence[int], n_tasks: int, task_s: float, ite
                         ctx: Any) -> list[MakespanRun]:
     from concurrent.futures import ThreadPoolExecutor
 
+    def run(mode: str, w: int, raw: Sequence[Sequence[float]], t0: float, t1: float,
+            started: float = 0.0) -> MakespanRun:
+        return MakespanRun(mode, w, t1 - t0, _lanes(raw, t0), started, sum(r[3] for r in raw))
+
     runs: list[MakespanRun] = []
     for w in workers:
         with ThreadPoolExecutor(max_workers=w) as pool:
             list(pool.map(_noop, range(w)))  # start the threads before the clock starts
             t0 = time.perf_counter()
             raw = list(pool.map(_cpu_task_thread, [iterations] * n_tasks))
-            runs.append(MakespanRun("threads, CPU-bound", w, time.perf_counter() - t0, _lanes(raw, t0)))
+            runs.append(run("threads, CPU-bound", w, raw, t0, time.perf_counter()))
         t_start = time.perf_counter()
         with ctx.Pool(w) as procs:
             procs.map(_noop, range(4 * w), chunksize=1)  # wait until every worker answers
             started = time.perf_counter() - t_start
             t0 = time.perf_counter()
             raw = procs.map(_cpu_task, [iterations] * n_tasks, chunksize=1)
-            runs.append(MakespanRun("processes, CPU-bound", w, time.perf_counter() - t0,
-                                    _lanes(raw, t0), started))
+            runs.append(run("processes, CPU-bound", w, raw, t0, time.perf_counter(), started))
         with ThreadPoolExecutor(max_workers=w) as pool:
             list(pool.map(_noop, range(w)))
             t0 = time.perf_counter()
             raw = list(pool.map(_io_task, [task_s] * n_tasks))
-            runs.append(MakespanRun("threads, I/O-bound", w, time.perf_counter() - t0, _lanes(raw, t0)))
+            runs.append(run("threads, I/O-bound", w, raw, t0, time.perf_counter()))
     return runs
 
 
-def _measure_makespan(workers: Sequence[int], n_tasks: int, task_s: float, repeats: int) -> dict[str, Any]:
+def _measure_makespan(workers: Sequence[int], n_tasks: int, task_s: float, repeats: int,
+                      start_method: str) -> dict[str, Any]:
     import multiprocessing as mp
 
     iterations = _calibrate_spin(task_s)
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    alone = statistics.median(_timed(spin, iterations) for _ in range(3))
+    method = start_method if start_method in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     rounds = [_one_makespan_round(workers, n_tasks, task_s, iterations, ctx) for _ in range(repeats)]
     # For every (mode, workers) keep the run with the median makespan.
@@ -879,7 +1006,9 @@ def _measure_makespan(workers: Sequence[int], n_tasks: int, task_s: float, repea
     for i in range(len(rounds[0])):
         candidates = sorted((r[i] for r in rounds), key=lambda run: run.wall_s)
         chosen.append(candidates[len(candidates) // 2])
-    return {"start_method": method, "iterations": iterations, "runs": [asdict(r) for r in chosen]}
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    return {"start_method": method, "task_alone_s": alone, "task_s": task_s, "gil_enabled": gil,
+            "runs": [asdict(r) for r in chosen]}
 
 
 def makespan_experiment(
@@ -887,8 +1016,9 @@ def makespan_experiment(
     n_tasks: int = 8,
     task_s: float = 0.05,
     repeats: int = 3,
+    start_method: str = "forkserver",
     timeout: float = 120.0,
-) -> tuple[str, list[MakespanRun]]:
+) -> Makespan:
     """Run ``n_tasks`` equal tasks on 1, 2, 4... workers and time each batch.
 
     Three modes: CPU-bound tasks (``spin``, calibrated to take ``task_s``
@@ -896,13 +1026,141 @@ def makespan_experiment(
     (``time.sleep(task_s)``) on a thread pool.  Pools are started before the
     clock starts; the process pool's start-up time is reported separately as
     ``pool_start_s``.  Everything is repeated ``repeats`` times and the run
-    with the median makespan is kept.  Returns (process start method, runs).
+    with the median makespan is kept.
+
+    ``start_method`` is the process pool's (``spawn`` where the platform lacks
+    it).  It is ``forkserver`` by default, whatever this Python's default is:
+    the measuring process runs thread pools, and forking a process that has
+    run threads is what section 6 of the lesson warns against; forkserver is
+    also the default on Linux from Python 3.14 on.
     """
     args = ["makespan", "--workers", *map(str, workers), "--n-tasks", str(n_tasks),
-            "--task-s", str(task_s), "--repeats", str(repeats)]
+            "--task-s", str(task_s), "--repeats", str(repeats), "--start-method", start_method]
     data = _run_child(args, timeout=timeout)
-    runs = [MakespanRun(**{**r, "spans": tuple(tuple(s) for s in r["spans"])}) for r in data["runs"]]
-    return data["start_method"], runs
+    runs = tuple(MakespanRun(**{**r, "spans": tuple(tuple(s) for s in r["spans"])}) for r in data["runs"])
+    return Makespan(data["start_method"], data["task_alone_s"], data["task_s"], data["gil_enabled"], runs)
+
+
+# ---------------------------------------------------------------------------
+# fork against forkserver, from a small and from a large parent
+# ---------------------------------------------------------------------------
+
+
+def _measure_fork_vs_forkserver(parent_mib: int, repeats: int) -> dict[str, list[dict[str, Any]]]:
+    import multiprocessing as mp
+
+    methods = [m for m in ("fork", "forkserver") if m in mp.get_all_start_methods()]
+    if len(methods) < 2 or not HAS_FORK:
+        return {}
+    warmup = mp.get_context("forkserver").Process(target=os.getpid)  # start the server once
+    warmup.start()
+    warmup.join()
+    out: dict[str, list[dict[str, Any]]] = {}
+    ballast: list[bytearray] = []
+    for label, size in (("small", 0), ("large", parent_mib)):
+        # 1 MiB pieces, each written: the pages are resident, and mapped one piece at a time,
+        # so that no transparent huge page can make the page tables small.
+        ballast += [bytearray(b"x") * (1 << 20) for _ in range(size - len(ballast))]
+        note = f"parent VmRSS {proc_status_kib('VmRSS')} KiB" if IS_LINUX else ""
+        runs = [("os.fork", _time_fork, 1)] + [(f"Process ({m})", _time_mp(m), 1) for m in methods]
+        timed = interleaved_per_op(runs, repeats=repeats, target_s=0.1)
+        out[label] = [_timing(name, timed[name], "unit started and finished", note) for name, _, _ in runs]
+    return out
+
+
+def fork_vs_forkserver(parent_mib: int = 300, repeats: int = 5,
+                       timeout: float = 120.0) -> dict[str, dict[str, Timing]]:
+    """Time ``os.fork`` and ``Process`` start + join under fork and forkserver, first from a
+    fresh interpreter, then after it has grown by ``parent_mib`` MiB of written memory.
+
+    Returns {"small": {name: Timing}, "large": {name: Timing}}; each Timing's ``note`` gives
+    the parent's resident size.  Empty where fork or forkserver is missing (Windows).
+
+    fork copies the parent's page tables, so its cost grows with the parent's resident
+    memory; forkserver forks the small server process instead, whatever the parent's size
+    (``Popen._launch`` in ``Lib/multiprocessing/popen_forkserver.py`` only sends the pickled
+    process object to it).
+    """
+    data = _run_child(["forkserver", "--parent-mib", str(parent_mib), "--repeats", str(repeats)],
+                      timeout=timeout)
+    return {label: {d["name"]: Timing(**{**d, "samples": tuple(d["samples"])}) for d in timings}
+            for label, timings in data.items()}
+
+
+# ---------------------------------------------------------------------------
+# Which APIs need a picklable callable, under which start method
+# ---------------------------------------------------------------------------
+
+#: A lambda at the top of a module, like exercise 01.4's ``square``: pickle cannot find it by
+#: name (its ``__qualname__`` is ``<lambda>``), so whatever has to pickle it fails.
+_square = lambda x: x * x  # noqa: E731
+
+
+def _outcome(attempt: Callable[[], object]) -> str:
+    try:
+        attempt()
+    except Exception as exc:  # what the API raised is the result
+        return type(exc).__name__
+    return "works"
+
+
+def _lambda_in_process(ctx: Any) -> None:
+    p = ctx.Process(target=_square, args=(3,))
+    p.start()
+    p.join()
+    if p.exitcode != 0:
+        raise ChildProcessError(f"exit code {p.exitcode}")
+
+
+def _lambda_in_pool(ctx: Any) -> None:
+    with ctx.Pool(1) as pool:
+        pool.map(_square, [1, 2])
+
+
+def _lambda_in_executor(ctx: Any) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+        list(pool.map(_square, [1, 2]))
+
+
+#: The APIs ``lambda_targets`` tries, in the order it reports them.
+LAMBDA_APIS: dict[str, Callable[[Any], None]] = {
+    "Process(target=...)": _lambda_in_process,
+    "Pool().map": _lambda_in_pool,
+    "ProcessPoolExecutor().map": _lambda_in_executor,
+}
+
+
+def _measure_lambdas() -> dict[str, Any]:
+    import multiprocessing as mp
+    import warnings
+
+    # On 3.12+ fork warns when the process has threads; a pool's helper threads may still be
+    # winding down from the previous try.  The children here touch nothing after the fork.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    order = ["fork", "forkserver", "spawn"]
+    methods = sorted(mp.get_all_start_methods(), key=lambda m: order.index(m) if m in order else 9)
+    table = {m: {api: _outcome(lambda: run(mp.get_context(m))) for api, run in LAMBDA_APIS.items()}
+             for m in methods}
+    return {"python": ".".join(map(str, sys.version_info[:3])), "default": mp.get_start_method(),
+            "outcomes": table}
+
+
+def lambda_targets(python: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+    """Try a top-level lambda as the callable of ``Process``, ``Pool.map`` and
+    ``ProcessPoolExecutor.map`` under every start method, in a fresh interpreter.
+
+    ``python`` picks the interpreter (default: this one; any 3.11+ works).  Returns
+    {"python": version, "default": start method, "outcomes": {method: {api: outcome}}},
+    an outcome being "works" or the name of the exception the API raised.
+    """
+    if python is None:
+        return _run_child(["lambdas"], timeout=timeout)
+    done = subprocess.run(probe.command("costs", ["lambdas"], python=python), capture_output=True,
+                          text=True, env=probe.child_env(), timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{python} failed:\n{done.stderr.strip()}")
+    return probe.last_json_line(done.stdout)
 
 
 # ---------------------------------------------------------------------------
@@ -942,7 +1200,8 @@ def strace_clone_flags(code: str, timeout: float = 20.0) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m lessons.costs {memory,creation,switch,makespan} ...``; prints JSON."""
+    """``python -m lessons.costs {memory,creation,switch,makespan,forkserver,lambdas} ...``;
+    prints JSON."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m lessons.costs", description=__doc__.split("\n")[0])
@@ -958,6 +1217,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     mk.add_argument("--n-tasks", type=int, default=8)
     mk.add_argument("--task-s", type=float, default=0.05)
     mk.add_argument("--repeats", type=int, default=3)
+    mk.add_argument("--start-method", default="forkserver")
+    fs = sub.add_parser("forkserver", help="fork against forkserver, from a small and a large parent")
+    fs.add_argument("--parent-mib", type=int, default=300)
+    fs.add_argument("--repeats", type=int, default=5)
+    sub.add_parser("lambdas", help="which APIs accept a lambda under which start method")
     args = parser.parse_args(argv)
 
     result: Any
@@ -967,8 +1231,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         result = _measure_creation(args.repeats)
     elif args.what == "switch":
         result = _measure_switch(args.repeats)
+    elif args.what == "makespan":
+        result = _measure_makespan(args.workers, args.n_tasks, args.task_s, args.repeats,
+                                   args.start_method)
+    elif args.what == "forkserver":
+        result = _measure_fork_vs_forkserver(args.parent_mib, args.repeats)
     else:
-        result = _measure_makespan(args.workers, args.n_tasks, args.task_s, args.repeats)
+        result = _measure_lambdas()
     print(json.dumps(result))
 
 

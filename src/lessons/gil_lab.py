@@ -131,12 +131,20 @@ def hash_blocks(k: int) -> int:
 
 @dataclass(frozen=True)
 class ScalingRun:
-    """``workers`` workers shared a fixed amount of work; ``wall_s`` is the median of ``samples``."""
+    """``workers`` workers shared a fixed amount of work; ``wall_s`` is the median of ``samples``.
+
+    ``cores_used`` (thread modes only, else None): the median over the samples of the
+    process's CPU time divided by the wall time, i.e. how many CPUs the threads kept busy
+    on average.  Unlike a speed-up it needs no idle second core to mean something: a busy
+    machine can only lower it, so "pure-Python threads use at most one CPU" can be checked
+    anywhere.
+    """
 
     mode: str
     workers: int
     wall_s: float
     samples: tuple[float, ...]
+    cores_used: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,10 @@ class Scaling:
         """Time with one worker divided by time with n workers, for each n."""
         times = self.series(mode)
         return [times[0] / t for t in times]
+
+    def cores_used(self, mode: str) -> list[float | None]:
+        """``ScalingRun.cores_used`` of ``mode``, in the order of the worker counts."""
+        return [r.cores_used for r in self.runs if r.mode == mode]
 
 
 def _cpus() -> int:
@@ -189,7 +201,8 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _threads_wall(fn: Any, shares: list[int]) -> float:
+def _threads_wall(fn: Any, shares: list[int]) -> tuple[float, float]:
+    """Run ``fn(share)`` on one thread per share; return (wall s, CPU s of the whole process)."""
     barrier = threading.Barrier(len(shares) + 1)
 
     def worker(share: int) -> None:
@@ -200,10 +213,10 @@ def _threads_wall(fn: Any, shares: list[int]) -> float:
     for t in threads:
         t.start()
     barrier.wait()                      # every thread exists before the clock starts
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def _measure_cpu_scaling(workers: Sequence[int], work_s: float, repeats: int) -> dict[str, Any]:
@@ -214,6 +227,7 @@ def _measure_cpu_scaling(workers: Sequence[int], work_s: float, repeats: int) ->
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     samples: dict[tuple[str, int], list[float]] = {}
+    cores: dict[tuple[str, int], list[float]] = {}   # thread modes: CPU time / wall time
     pool_start: dict[int, float] = {}
     pools = {}
     for w in workers:
@@ -225,17 +239,22 @@ def _measure_cpu_scaling(workers: Sequence[int], work_s: float, repeats: int) ->
         for _ in range(repeats):
             for w in workers:
                 shares = _split(iterations, w)
-                samples.setdefault(("threads", w), []).append(_threads_wall(count_down, shares))
+                wall, cpu = _threads_wall(count_down, shares)
+                samples.setdefault(("threads", w), []).append(wall)
+                cores.setdefault(("threads", w), []).append(cpu / wall)
                 t0 = time.perf_counter()
                 pools[w].map(count_down, shares, chunksize=1)
                 samples.setdefault(("processes", w), []).append(time.perf_counter() - t0)
-                samples.setdefault(("threads, hashlib", w), []).append(
-                    _threads_wall(hash_blocks, _split(blocks, w)))
+                wall, cpu = _threads_wall(hash_blocks, _split(blocks, w))
+                samples.setdefault(("threads, hashlib", w), []).append(wall)
+                cores.setdefault(("threads, hashlib", w), []).append(cpu / wall)
     finally:
         for pool in pools.values():
             pool.terminate()
             pool.join()
-    runs = [ScalingRun(mode, w, statistics.median(s), tuple(s)) for (mode, w), s in samples.items()]
+    runs = [ScalingRun(mode, w, statistics.median(s), tuple(s),
+                       statistics.median(cores[mode, w]) if (mode, w) in cores else None)
+            for (mode, w), s in samples.items()]
     runs.sort(key=lambda r: (r.mode, r.workers))
     return {"cpus": _cpus(), "runs": [asdict(r) for r in runs],
             "info": {"start_method": method, "iterations": iterations, "blocks": blocks,
@@ -243,7 +262,8 @@ def _measure_cpu_scaling(workers: Sequence[int], work_s: float, repeats: int) ->
 
 
 def _scaling_from(data: dict[str, Any]) -> Scaling:
-    runs = tuple(ScalingRun(r["mode"], r["workers"], r["wall_s"], tuple(r["samples"])) for r in data["runs"])
+    runs = tuple(ScalingRun(r["mode"], r["workers"], r["wall_s"], tuple(r["samples"]), r.get("cores_used"))
+                 for r in data["runs"])
     return Scaling(data["cpus"], runs, data["info"])
 
 
@@ -255,7 +275,8 @@ def cpu_scaling(workers: Sequence[int] = (1, 2, 3, 4), work_s: float = 0.3, repe
     ``"threads"`` (``count_down``, pure Python), ``"processes"`` (the same
     function on a ``multiprocessing`` pool started before the clock starts),
     and ``"threads, hashlib"`` (``hash_blocks``: C code that releases the GIL).
-    Each configuration runs ``repeats`` times; ``wall_s`` is the median.
+    Each configuration runs ``repeats`` times; ``wall_s`` is the median.  The thread modes
+    also report ``cores_used``: CPU time over wall time, how many CPUs they kept busy.
     """
     args = ["cpu", "--workers", *map(str, workers), "--work-s", str(work_s), "--repeats", str(repeats)]
     return _scaling_from(_run_child(args, timeout=timeout))
@@ -276,20 +297,25 @@ def wall(workers, iterations):
     for t in threads:
         t.start()
     barrier.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 samples = {str(w): [] for w in WORKERS}
+cores = {str(w): [] for w in WORKERS}
 for _ in range(REPEATS):              # round-robin, so that a busy moment hits every count alike
     for w in WORKERS:
-        samples[str(w)].append(wall(w, ITERATIONS))
-runs = {w: sorted(s) for w, s in samples.items()}
+        elapsed, cpu = wall(w, ITERATIONS)
+        samples[str(w)].append(elapsed)
+        cores[str(w)].append(cpu / elapsed)
+def median(values):
+    return sorted(values)[len(values) // 2]
 print(json.dumps({
     "version": sys.version.split()[0],
     "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-    "runs": {w: s[len(s) // 2] for w, s in runs.items()},
+    "runs": {w: median(s) for w, s in samples.items()},
+    "cores_used": {w: median(c) for w, c in cores.items()},
     "samples": samples,
 }))
 '''
@@ -300,8 +326,9 @@ def threads_program(workers: Sequence[int] = (1, 2, 4), iterations: int = 3_000_
 
     It imports nothing from this course, so any Python 3.8+ runs it, a
     free-threaded build included.  Its last line is JSON: the version, whether
-    the build is free-threaded and the GIL enabled, and the median wall time
-    per thread count.
+    the build is free-threaded and the GIL enabled, and per thread count the
+    median wall time (``runs``) and the median CPU time over wall time
+    (``cores_used``: how many CPUs the threads kept busy).
     """
     return (_THREADS_PROGRAM.replace("ITERATIONS", str(int(iterations)))
             .replace("REPEATS", str(int(repeats))).replace("WORKERS", repr(tuple(int(w) for w in workers))))

@@ -5,8 +5,9 @@ real measurement.  It is a *model*: small enough to read in one sitting, exact
 enough that every rule below points at the line of CPython it imitates.  Time
 is in microseconds (µs), as in ``Python/ceval_gil.c``.
 
-The rules (CPython 3.2 and later; file and function names as of 3.12/3.13)
---------------------------------------------------------------------------
+The rules (CPython 3.2 and later; file and function names as of 3.12 to 3.15,
+checked at the tags v3.12.0, v3.13.0, v3.14.7 and v3.15.0rc1)
+-----------------------------------------------------------------------------
 
 1. **take_gil() waits, then asks.**  A thread that finds the GIL locked waits
    on the condition variable ``gil->cond`` for at most ``interval`` µs
@@ -18,7 +19,8 @@ The rules (CPython 3.2 and later; file and function names as of 3.12/3.13)
    thread took it first, simply starts a new ``interval``-long wait.
 2. **The holder looks only at check points.**  The eval loop tests
    ``eval_breaker`` at a few instructions only (``RESUME``, ``JUMP_BACKWARD``,
-   after calls; ``CHECK_EVAL_BREAKER()`` in ``Python/bytecodes.c``).  Here a
+   after calls; ``CHECK_EVAL_BREAKER()`` in 3.12's ``Python/bytecodes.c``, the
+   micro-ops ``_CHECK_PERIODIC*`` there from 3.13 on).  Here a
    thread reaches a check point every ``check_every_us`` µs of its own CPU
    time: well under 1 µs for a pure-Python loop, the whole call for a long
    C function that never returns to the eval loop (``sum(range(10**8))``).

@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 #: Two concurrent spins slower than this many times one spin alone: a core is not free.
 PARALLEL_SLACK = 1.35
@@ -45,7 +46,8 @@ def _spin(iterations: int) -> float:
     return time.perf_counter() - start
 
 
-def _spin_into(iterations: int, out: "mp.Queue[float]") -> None:
+def _spin_into(iterations: int, start: Any, out: "mp.Queue[float]") -> None:
+    start.wait()            # both children spin at the same time, however long each took to start
     out.put(_spin(iterations))
 
 
@@ -87,9 +89,11 @@ def check(spin_s: float = 0.08) -> MachineState:
         iterations *= 2
     iterations = int(iterations * spin_s / max(_spin(iterations), 1e-6))
     alone = min(_spin(iterations) for _ in range(2))
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    # Not fork: the caller is usually a notebook kernel, which runs threads (lesson 01, section 6).
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
     out: mp.Queue[float] = ctx.Queue()
-    procs = [ctx.Process(target=_spin_into, args=(iterations, out)) for _ in range(2)]
+    start = ctx.Barrier(2)
+    procs = [ctx.Process(target=_spin_into, args=(iterations, start, out)) for _ in range(2)]
     for p in procs:
         p.start()
     together = max(out.get(timeout=60) for _ in procs)

@@ -1,12 +1,15 @@
-"""exercises/ generated from solutions/: regions, stubs, errors, and the stale check."""
+"""exercises/ generated from solutions/: regions, stubs, errors, the stale check, and a
+learner's changed exercise file never overwritten."""
 
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from coursekit.build import stub_source
+from coursekit.build import LEGACY_HEADER, as_generated, stub_source
 from coursekit.errors import CourseError
 
 
@@ -85,3 +88,87 @@ def test_written_files_keep_ordinary_permissions(tmp_path):
     new.chmod(0o640)
     write_atomic(new, "y")
     assert new.stat().st_mode & 0o777 == 0o640 and new.read_text() == "y"
+
+
+# ------------------------------------------------------------------ a learner's work is never lost
+
+WARMUP = "exercises/00_start_here/warmup.py"
+SOLVED = "def split_evenly(items, n):\n    return [items[i::n] for i in range(n)]  # my answer\n"
+
+
+def test_the_digest_recognises_exactly_the_generated_text():
+    out = stub_source('def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n', "s.py", ["01.1"])
+    assert as_generated(out)
+    for i in range(len(out)):   # any one character changed, header or body, and it is someone's edit
+        changed = out[:i] + ("x" if out[i] != "x" else "y") + out[i + 1:]
+        assert not as_generated(changed), (i, changed)
+    assert not as_generated(out + "\n") and not as_generated(out.replace("\n", "\r\n"))
+
+
+def test_build_refuses_to_overwrite_a_changed_exercise_and_updates_the_rest(course_root):
+    root = course_root
+    (root / WARMUP).write_text(SOLVED)
+    # an author changes two solutions; the learner never touched cost_model.py
+    for rel in ("solutions/00_start_here/warmup.py", "solutions/01_processes_threads/cost_model.py"):
+        path = root / rel
+        path.write_text(path.read_text().replace('"""', '"""Changed. ', 1))
+    result = _cli(root, "build")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and WARMUP in result.stderr and "refused to overwrite" in result.stderr
+    assert "cost_model" not in result.stderr
+    assert (root / WARMUP).read_text() == SOLVED, "the learner's work is kept"
+    assert "Changed. " in (root / "exercises/01_processes_threads/cost_model.py").read_text(), \
+        "an untouched exercise is still updated after its solution changed"
+    assert result.stdout == "wrote exercises/01_processes_threads/cost_model.py\n"
+    again = _cli(root, "build")   # nothing left to write, and still no overwrite
+    assert again.returncode == 1 and (root / WARMUP).read_text() == SOLVED
+
+
+def test_force_overwrites_for_authors(course_root):
+    root = course_root
+    (root / WARMUP).write_text(SOLVED)
+    result = _cli(root, "build", "--force")
+    assert result.returncode == 0 and f"wrote {WARMUP}" in result.stdout
+    assert as_generated((root / WARMUP).read_text())
+    assert _cli(root, "build", "--check").returncode == 0
+
+
+def test_an_exercise_with_the_header_from_before_digests_counts_as_untouched(course_root):
+    root = course_root
+    text = (root / WARMUP).read_text()
+    body = text.split("\n", 3)[3]
+    legacy = LEGACY_HEADER.format(source="solutions/00_start_here/warmup.py")
+    (root / WARMUP).write_text(legacy + body)
+    assert _cli(root, "build").returncode == 0 and (root / WARMUP).read_text() == text
+    (root / WARMUP).write_text(legacy + body + "x = 1  # mine\n")
+    assert _cli(root, "build").returncode == 1 and (root / WARMUP).read_text().endswith("# mine\n")
+
+
+def test_an_unreadable_exercise_is_kept_not_a_traceback(course_root):
+    (course_root / WARMUP).write_bytes(b"\xff\xfe not utf-8")
+    result = _cli(course_root, "build")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (course_root / WARMUP).read_bytes() == b"\xff\xfe not utf-8"
+
+
+def _advised(message: str) -> list[list[str]]:
+    """The commands a message tells one to run (in backticks)."""
+    return [shlex.split(c) for c in re.findall(r"`([^`]+)`", message)]
+
+
+def test_following_the_check_advice_loses_no_work(course_root):
+    root = course_root
+    (root / WARMUP).write_text(SOLVED)
+    path = root / "solutions/01_processes_threads/cost_model.py"
+    path.write_text(path.read_text().replace('"""', '"""Changed. ', 1))
+    result = _cli(root, "build", "--check")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "exercises/01_processes_threads/cost_model.py" in result.stderr and WARMUP in result.stderr
+    commands = _advised(result.stderr)
+    assert commands, result.stderr
+    for command in commands:
+        assert command[:3] == ["python", "-m", "coursekit"] and "--force" not in command, command
+        subprocess.run([sys.executable, *command[1:]], cwd=root, capture_output=True, check=False)
+    assert (root / WARMUP).read_text() == SOLVED
+    after = _cli(root, "build", "--check")
+    assert after.returncode == 1 and "cost_model" not in after.stderr and WARMUP in after.stderr

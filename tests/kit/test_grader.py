@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import psutil
 import pytest
 
 from coursekit.manifest import load_course
+from coursekit.quota import cgroup_support
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = load_course(ROOT)
@@ -124,8 +129,11 @@ def test_a_hanging_submission_is_bounded_and_costs_no_one_else(tmp_path):
     for name in ("hang", "honest"):
         for module in lean:
             shutil.copytree(ROOT / "solutions" / module, tmp_path / name / module)
+    # a hang that waits (a deadlock): stopped at the time-out on any machine, so some tests of
+    # it finish before the submission's bound however busy the machine is (a spinning hang is
+    # stopped after 3 s of its own running, which load stretches: tests/kit/test_runner.py)
     for f in (tmp_path / "hang").rglob("*.py"):
-        f.write_text(f.read_text() + "\nwhile True:\n    pass\n")
+        f.write_text(f.read_text() + "\nimport threading\nthreading.Event().wait()\n")
     done = grade(tmp_path / "hang", tmp_path / "honest", "--out", tmp_path / "out", "--timeout", "3",
                  "--submission-timeout", "8", "--jobs", "2")
     assert done.returncode == 0, done.stderr
@@ -183,3 +191,55 @@ def test_memory_option_bounds_a_call(tmp_path):
             assert "MemoryError" in entry["output"]
     bad = grade(sub, "--out", tmp_path / "x", "--memory", "1")
     assert bad.returncode == 2 and "--memory" in bad.stderr and "Traceback" not in bad.stderr
+
+
+FORK_FOREVER = '''
+import os as _bomb_os, time as _bomb_time
+_bomb_end = _bomb_time.monotonic() + 600          # self-limiting: ten minutes at most
+while _bomb_time.monotonic() < _bomb_end:
+    try:
+        if _bomb_os.fork() == 0:
+            _bomb_time.sleep(600)
+            _bomb_os._exit(0)
+    except OSError:
+        _bomb_time.sleep(0.01)                    # the budget is spent: keep it spent
+'''
+
+
+@pytest.mark.skipif(os.getuid() != 0 and cgroup_support()[0] is None,
+                    reason="not root and no delegated cgroup v2: sandboxes share their user's process budget here")
+def test_a_hostile_grader_beside_an_honest_one_costs_it_nothing(graded, tmp_path):
+    """Two graders on one host: one grades a submission whose every module file forks until it
+    is stopped; while it does, another grades a copy of solutions/ and gets what it gets alone."""
+    hostile = tmp_path / "batch" / "hostile"
+    shutil.copytree(ROOT / "solutions", hostile, ignore=shutil.ignore_patterns("__pycache__"))
+    for f in hostile.rglob("*.py"):
+        f.write_text(FORK_FOREVER + f.read_text())
+    honest = tmp_path / "honest"
+    shutil.copytree(ROOT / "solutions", honest, ignore=shutil.ignore_patterns("__pycache__"))
+    bomber = subprocess.Popen([sys.executable, "-m", "coursekit", "grade", "--batch", str(tmp_path / "batch"),
+                               "--out", str(tmp_path / "out-hostile")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        end = time.monotonic() + 120
+        while len(descendants(bomber.pid)) < 100 and bomber.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        assert len(descendants(bomber.pid)) >= 100, "the hostile submission's fork bomb did not get going"
+        done = grade(honest, "--out", tmp_path / "out")
+        assert bomber.poll() is None, "the hostile grader must still be running: the runs overlapped throughout"
+    finally:
+        os.killpg(bomber.pid, signal.SIGTERM)   # the grader we started: it kills its workers and sandboxes
+        bomber.wait(60)
+    assert done.returncode == 0, done.stderr
+    beside = json.loads((tmp_path / "out" / "honest" / "results.json").read_text())
+    alone = json.loads((graded[0] / "solutions" / "results.json").read_text())
+    assert {t["name"]: t["score"] for t in beside["tests"]} == {t["name"]: t["score"] for t in alone["tests"]}
+    assert beside["score"] == FULL, [(t["name"], t["score"], t["output"][:300]) for t in beside["tests"]
+                                     if t["score"] != t["max_score"]]
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []

@@ -204,6 +204,11 @@ def test_cpu_scaling_measures_three_modes():
     result = gil_lab.cpu_scaling(workers=(1, 2), work_s=0.02, repeats=1)
     assert sorted({r.mode for r in result.runs}) == ["processes", "threads", "threads, hashlib"]
     assert all(r.wall_s > 0 for r in result.runs) and result.workers == [1, 2]
+    # CPU time over wall time: reported for the thread modes only, and pure-Python threads
+    # never keep more than one CPU busy (the GIL), whatever else the machine is doing.
+    assert result.cores_used("processes") == [None, None]
+    assert all(c is not None and c > 0 for m in ("threads", "threads, hashlib") for c in result.cores_used(m))
+    assert max(result.cores_used("threads")) < 1.2
 
 
 def test_convoy_reports_a_baseline_and_each_interval():
@@ -223,8 +228,9 @@ def test_gil_trace_spans_are_ordered_and_alternate_between_threads():
 
 def test_threads_program_runs_anywhere_and_reports_json():
     out = gil_lab.run_program(sys.executable, gil_lab.threads_program((1, 2), iterations=20_000, repeats=1))
-    assert set(out) == {"version", "free_threaded_build", "gil_enabled", "runs", "samples"}
-    assert set(out["runs"]) == {"1", "2"}
+    assert set(out) == {"version", "free_threaded_build", "gil_enabled", "runs", "cores_used", "samples"}
+    assert set(out["runs"]) == set(out["cores_used"]) == {"1", "2"}
+    assert all(0 < c < 1.2 for c in out["cores_used"].values())    # a GIL build: one CPU at most
 
 
 def test_race_program_shows_the_read_call_write_race_but_not_the_plus_equals_one():

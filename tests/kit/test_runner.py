@@ -1,12 +1,15 @@
 """The runner's guarantees: plain data only, bounded calls, useful messages, nothing left behind."""
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 
 import psutil
 import pytest
 
-from coursekit.runner import CallFailed, CallTimeout, ChildDied, LearnerError, NotImplementedYet
+from coursekit.runner import WALL_FACTOR, CallFailed, CallTimeout, ChildDied, LearnerError, NotImplementedYet
 
 
 def leftovers(token: str) -> list[str]:
@@ -114,7 +117,8 @@ def test_infinite_loop_times_out_with_stacks(make_module):
     start = time.monotonic()
     with pytest.raises(CallTimeout) as info:
         impl.call("spin")
-    assert time.monotonic() - start < 1.0 + 3.0
+    # stopped after 1 s of running: on a busy machine later, but never past the wall-clock backstop
+    assert time.monotonic() - start < 1.0 * WALL_FACTOR + 3.0
     assert "in spin" in str(info.value)
 
 
@@ -171,7 +175,7 @@ def test_sigterm_is_no_escape(make_module):
     start = time.monotonic()
     with pytest.raises(CallTimeout, match="no stack could be read|timed out"):
         impl.call("f")
-    assert time.monotonic() - start < 1.0 + 3.0
+    assert time.monotonic() - start < 1.0 * WALL_FACTOR + 3.0
 
 
 def test_output_is_capped(make_module):
@@ -210,3 +214,93 @@ def test_spawn_workers_can_import_the_module(make_module):
                 return list(pool.map(double, range(5)))
         """, timeout=60)
     assert impl.call("f") == [0, 2, 4, 6, 8]
+
+
+# ---------------------------------------------------------------------------- the call's own clock
+# A CPU is made busy on purpose: hogs pinned to one CPU, and the code under test pins itself to
+# the same one, so the call waits for that CPU whatever else the machine is doing.
+
+@pytest.fixture
+def busy_cpu():
+    """One CPU kept busy by two pinned busy loops (killed afterwards); yields its number."""
+    cpu = min(os.sched_getaffinity(0))
+    # each in a session of its own, as the call is: with autogroup scheduling, CPU time is shared
+    # out per session first
+    hogs = [subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True:\n    pass\n"],
+                             start_new_session=True)
+            for _ in range(2)]
+    try:
+        yield cpu
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
+PINNED = """
+    import os, threading, time
+    def work(cpu, seconds):
+        os.sched_setaffinity(0, {cpu})
+        wall = time.monotonic()
+        start = time.process_time()
+        while time.process_time() - start < seconds:
+            pass
+        return time.monotonic() - wall
+    def stuck(cpu):
+        os.sched_setaffinity(0, {cpu})
+        lock = threading.Lock()
+        with lock:
+            with lock:
+                pass
+    def crowd(cpu, n):
+        os.sched_setaffinity(0, {cpu})
+        for _ in range(n):
+            if os.fork() == 0:
+                while True:
+                    pass
+        while True:
+            pass
+    """
+
+
+def test_time_spent_waiting_for_a_busy_cpu_does_not_count(make_module, busy_cpu):
+    impl = make_module("m", PINNED, timeout=2.0)
+    wall = impl.call("work", busy_cpu, 1.2)
+    # the work needed 1.2 s of CPU but, sharing its CPU with two busy loops, took longer than the
+    # time-out on the wall clock: the old wall-clock deadline would have failed a correct call
+    assert wall > 2.0, f"the CPU was not busy enough to test anything ({wall:.2f} s)"
+
+
+def test_a_deadlock_on_a_busy_cpu_is_still_stopped_at_its_time_out(make_module, busy_cpu):
+    impl = make_module("m", PINNED, timeout=1.5)
+    start = time.monotonic()
+    with pytest.raises(CallTimeout) as info:
+        impl.call("stuck", busy_cpu)
+    # a blocked thread waits for no CPU: no time is added (the backstop would be 6 s)
+    assert time.monotonic() - start < 1.5 + 3.0
+    assert "in stuck" in str(info.value)
+
+
+def test_the_wall_clock_backstop_stops_a_call_that_only_waits(make_module, busy_cpu):
+    impl = make_module("m", PINNED, timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(CallTimeout, match="wall-clock limit") as info:
+        impl.call("crowd", busy_cpu, 6)     # 7 spinners and 2 hogs on one CPU: each runs 1/9 of the time
+    assert time.monotonic() - start < 1.0 * WALL_FACTOR + 3.0
+    assert "timed out after 1 s" in str(info.value)
+
+
+def test_a_time_out_names_the_call_that_hung(make_module):
+    impl = make_module("m", "def spin(*args, **kwargs):\n    while True:\n        pass\n", timeout=0.5)
+    with pytest.raises(CallTimeout) as info:
+        impl.call("spin", list(range(100)), "x" * 500, depth={"a": {"b": {"c": {"d": 1}}}})
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("m.spin([0, 1, 2, 3, ...], 'xxx"), first
+    assert "depth={'a': {'b': {'c': {...}}}}) timed out after 0.5 s" in first, first
+    assert first.index(" timed out") < 120, "the arguments are shortened"
+    with pytest.raises(CallTimeout, match=r"^the test's scenario spin_scenario\(module, 7\) timed out after 0.5 s"):
+        impl.run(spin_scenario, 7)
+
+
+def spin_scenario(module, n):
+    module.spin(n)

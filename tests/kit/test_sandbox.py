@@ -8,11 +8,16 @@ a machine without a working bubblewrap fails here instead of skipping.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from coursekit.quota import UID_POOL, cgroup_support, lease_uid
 from coursekit.runner import CallTimeout, ChildDied, Impl, LearnerError
 from coursekit.sandbox import Limits, Sandbox, bubblewrap
 
@@ -260,3 +265,133 @@ def test_scratch_space_is_emptied_after_each_call(box):
     _, impl = box
     assert "left-behind" in impl.run(leave_a_file)
     assert "left-behind" not in impl.run(list_tmp)
+
+
+# ---------------------------------------------------------------------------- limits of its own
+
+SHARED_HOST = os.getuid() != 0 and cgroup_support()[0] is None
+only_with_own_limits = pytest.mark.skipif(
+    SHARED_HOST, reason="not root and no delegated cgroup v2: a sandbox's process budget is its user's")
+
+
+def bomb_and_hold(module, release):
+    """Fork until the process budget is spent; the children sleep until `release` appears."""
+    import os
+    import time
+    kids = 0
+    while True:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            while not os.path.exists(release):
+                time.sleep(0.01)
+            os._exit(0)
+        kids += 1
+    end = time.monotonic() + 60
+    while not os.path.exists(release) and time.monotonic() < end:
+        time.sleep(0.01)
+    return kids
+
+
+def threads_and_processes(module, threads, processes):
+    import multiprocessing
+    import threading
+    done = threading.Event()
+    started = [threading.Thread(target=done.wait) for _ in range(threads)]
+    for t in started:
+        t.start()
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=abs, args=(-1,)) for _ in range(processes)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    done.set()
+    for t in started:
+        t.join()
+    return [len(started), sum(p.exitcode == 0 for p in procs)]
+
+
+def in_sandbox(sandbox: Sandbox) -> int:
+    try:
+        return len(psutil.Process(sandbox.proc.pid).children(recursive=True))
+    except psutil.Error:
+        return 0
+
+
+@only_with_own_limits
+def test_a_fork_bomb_in_one_sandbox_spends_no_other_sandboxs_budget(box, tmp_path):
+    """Two sandboxes at once (as two graders on one host would have): while one holds every
+    process it may have, the other still starts its threads and processes."""
+    sandbox, impl = box
+    release = sandbox.folder / "mod" / "release"   # the copy is read-only inside, not outside
+    release.unlink(missing_ok=True)
+    held: list[int] = []
+    bomber = threading.Thread(target=lambda: held.append(impl.run(bomb_and_hold, str(release), timeout=60)))
+    bomber.start()
+    try:
+        end = time.monotonic() + 60
+        while in_sandbox(sandbox) < 50 and bomber.is_alive() and time.monotonic() < end:
+            time.sleep(0.01)
+        assert in_sandbox(sandbox) >= 50, "the fork bomb did not get going"
+        other = tmp_path / "other"
+        (other / "mod").mkdir(parents=True)
+        (other / "mod" / "thing.py").write_text("VALUE = 1\n")
+        with Sandbox(other, limits=sandbox.limits) as second:
+            assert second.uid != sandbox.uid or os.getuid() != 0, "each sandbox leases a uid of its own"
+            got = Impl(other / "mod", "thing", timeout=20, launcher=second.launcher()).run(threads_and_processes, 6, 8)
+        assert got == [6, 8]
+    finally:
+        release.write_text("")
+        bomber.join(90)
+        release.unlink(missing_ok=True)
+    assert held and 50 <= held[0] < 64, held
+    assert in_sandbox(sandbox) <= 2, "nothing of the bomb outlives its call"
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="uids are leased only as root")
+def test_a_uid_lease_is_exclusive_and_frees_itself_when_its_holder_dies():
+    mine = lease_uid()
+    try:
+        holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom coursekit.quota import lease_uid\n"
+                                   "print(lease_uid().uid, flush=True)\ntime.sleep(120)\n"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            theirs = int(holder.stdout.readline())
+            assert theirs != mine.uid, "a held lease is never given out again"
+            again = lease_uid(theirs - UID_POOL[0])
+            assert again.uid not in (theirs, mine.uid)
+            again.release()
+        finally:
+            holder.kill()      # a crash: it never releases anything
+            holder.wait()
+            holder.stdout.close()
+        after = lease_uid(theirs - UID_POOL[0])
+        assert after.uid == theirs, "the dead holder's lease is free again"
+        after.release()
+    finally:
+        mine.release()
+
+
+@pytest.mark.skipif(cgroup_support()[0] is None, reason=f"no cgroup here: {cgroup_support()[1]}")
+def test_the_sandbox_lives_in_a_cgroup_of_its_own_removed_with_it(box, tmp_path):
+    sandbox, impl = box
+    assert sandbox.cgroup is not None
+    members = sandbox.cgroup.pids()
+    assert sandbox.proc.pid in members and all(p.pid in members for p in psutil.Process(sandbox.proc.pid).children(recursive=True))
+    assert os.getpid() not in members, "the grader itself stays outside"
+    folder = tmp_path / "short"
+    folder.mkdir()
+    with Sandbox(folder, limits=Limits(processes=40, memory_total=300 * 2**20, scratch=16 * 2**20)) as short:
+        assert short.cgroup is not None and short.cgroup.dirs != sandbox.cgroup.dirs
+        dirs = list(short.cgroup.dirs.values())
+        if short.cgroup.version == 2:
+            pids, memory = dirs[0] / "pids.max", dirs[0] / "memory.max"
+        else:
+            pids, memory = short.cgroup.dirs["pids"] / "pids.max", short.cgroup.dirs["memory"] / "memory.limit_in_bytes"
+        assert int(pids.read_text()) == 40 + 16
+        # the call's memory, both scratch folders (tmpfs pages count) and room for the template
+        assert int(memory.read_text()) == (300 + 2 * 16 + 256) * 2**20
+    assert not any(d.exists() for d in dirs)

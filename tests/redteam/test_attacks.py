@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import stat
+import statistics
 import subprocess
 import sys
 import threading
@@ -42,6 +43,7 @@ import psutil
 import pytest
 
 from coursekit.manifest import Course, load_course
+from coursekit.runner import WALL_FACTOR
 
 from redteam_attacks import ATTACKS, CONTROLS, LEAN, REPORT_ATTACKS, Attack, fill
 
@@ -51,8 +53,17 @@ HERE = Path(__file__).resolve().parent
 CALL_TIMEOUT = 3.0            # --timeout: seconds per call
 SUBMISSION_TIMEOUT = 120.0    # --submission-timeout
 JOBS = 2
-NORMAL_BOUND = 20.0           # seconds one submission may take when nothing in it hangs
-HANG_COST = CALL_TIMEOUT + 6  # what one timed-out call may add: deadline, stack dump, kill, restart
+# Time bounds are relative to times measured in the same run, so that they hold however busy
+# the machine is: an attack may cost ATTACK_FACTOR times a normal submission of its shape
+# (payloads do real work: recursion_crash, fork_memory and huge_reply take 4-5 times a control
+# on an idle machine), plus HANG_COST for each task whose calls hang. "Normal" is the control's
+# time, or the median time of the batch's submissions of that shape if that is more: the
+# control is graded once, and other work on the machine comes and goes during a batch. A hung call is
+# stopped after CALL_TIMEOUT s of its own running, and at WALL_FACTOR times that on the wall
+# clock whatever the load (coursekit.runner); then come the stack dump, kill and restart.
+ATTACK_FACTOR = 10
+HANG_COST = WALL_FACTOR * CALL_TIMEOUT + 6
+BATCH_OVERHEAD = 30.0         # the grader's start-up and its reports, beyond its submissions' own time
 RUN_LIMIT = 600.0             # a grader run still going after this is killed and counted a failure
 SECRETS = {"GRADER_TOKEN": "rt-grader-token-", "AWS_SECRET_ACCESS_KEY": "rt-aws-secret-",
            "GITHUB_TOKEN": "rt-github-token-"}
@@ -720,12 +731,27 @@ PROBES = {"visibility": check_visibility, "secrets": check_secrets, "sandbox": c
 
 # ============================================================================ the attack batch
 
+def normal_seconds(world: World, lasting: bool) -> float:
+    """A normal submission of that shape, in this run: its control's time, or the median of
+    all of that shape's (most attacks cost no more than the control) if that is more."""
+    run = world.runs["attacks"]
+    control = run.result("control" if lasting else "control_lean").raw["execution_time"]
+    same = [run.result(a.name).raw["execution_time"] for a in ATTACKS if a.lasting == lasting]
+    return max(control, statistics.median(same))
+
+
 def bound_of(attack: Attack, world: World) -> float:
-    return NORMAL_BOUND + (HANG_COST * len(world.tasks_of(attack)) if attack.hang else 0)
+    hangs = len(world.tasks_of(attack)) if attack.hang else 0
+    return ATTACK_FACTOR * normal_seconds(world, attack.lasting) + HANG_COST * hangs
 
 
 def batch_bound(world: World) -> float:
-    return 60 + sum(bound_of(a, world) - NORMAL_BOUND + 3 for a in ATTACKS)
+    """The batch's submissions, as timed in this run, shared among the jobs: no schedule that
+    keeps every job busy while work is left takes longer (list scheduling, Graham 1969), so
+    the batch is bounded by its own parts however busy the machine is."""
+    run = world.runs["attacks"]
+    seconds = [run.result(a.name).raw["execution_time"] for a in ATTACKS]
+    return sum(seconds) / JOBS + max(seconds) + BATCH_OVERHEAD
 
 
 def test_the_attack_batch_completes_in_bounded_time(world: World):
@@ -838,7 +864,7 @@ def test_timings(world: World):
     """Not a check: the measured time of every run and attack (shown with -rP)."""
     lines = [f"{r.name:<16} exit {r.code}  {r.seconds:6.1f} s  ({len(r.seen)} descendants seen)"
              for r in world.runs.values()]
-    lines.append(f"paths hashed before and after: {len(world.before)}")
+    lines.append(f"paths hashed before and after: {len(world.before)}; batch bound {batch_bound(world):.0f} s")
     run = world.runs["attacks"]
     for attack in ATTACKS:
         try:
@@ -846,7 +872,8 @@ def test_timings(world: World):
         except AssertionError:
             lines.append(f"  {attack.name:<28} no results.json")
             continue
-        lines.append(f"  {attack.name:<28} {res.raw['execution_time']:6.2f} s  score {res.score:g}")
+        bound = "" if attack.name in CONTROLS else f" (bound {bound_of(attack, world):5.1f} s)"
+        lines.append(f"  {attack.name:<28} {res.raw['execution_time']:6.2f} s{bound}  score {res.score:g}")
     print("\n".join(lines))
 
 
@@ -927,7 +954,8 @@ def test_a_fifo_in_a_submission_neither_hangs_nor_counts(world: World):
         return   # refusing it is fine too
     res = run.result("fifo")
     assert res.tasks["00.1"]["score"] == 0, res.tasks["00.1"]
-    assert res.raw["execution_time"] < NORMAL_BOUND
+    normal = max(run.result("good").raw["execution_time"], normal_seconds(world, lasting=False))
+    assert res.raw["execution_time"] < ATTACK_FACTOR * normal + HANG_COST, (res.raw["execution_time"], normal)
 
 
 def test_links_and_archives_never_reach_outside(world: World):
