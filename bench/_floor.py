@@ -55,7 +55,7 @@ def _launcher_class() -> type:
 
     lock = threading.Lock()
 
-    def serve(req: int, res: int, stk: int, out_w: int, done: threading.Event) -> None:
+    def serve(req: int, res: int, stk: int, out_w: int, done: threading.Event, replied: threading.Event) -> None:
         """The child's duties (_child.main), in a thread: read the request, run it, reply."""
         interval = sys.getswitchinterval()
         state = None
@@ -89,6 +89,7 @@ def _launcher_class() -> type:
             except BaseException as exc:  # noqa: BLE001 - the learner's, as in the child
                 reply = {"ok": False, "type": type(exc).__name__, "message": str(exc),
                          "traceback": _child._trimmed_traceback(exc, folder)}
+            replied.set()   # before the reply: the runner's kill() may then wait for this thread
             _child._send(res, reply)
         except OSError:
             pass   # the runner gave up on this call (its deadline) and closed the pipes
@@ -106,9 +107,11 @@ def _launcher_class() -> type:
     class ThreadChild(Child):
         """A call running in a thread of this process, as the runner sees a child."""
 
-        def __init__(self, thread: threading.Thread, done: threading.Event, out_r: int) -> None:
+        def __init__(self, thread: threading.Thread, done: threading.Event, replied: threading.Event,
+                     out_r: int) -> None:
             self.thread = thread
             self.done = done
+            self.replied = replied
             self.pid = os.getpid()
             self.out_fd = out_r    # the learner's prints go to sys.stdout (grade()'s sink); EOF when it ends
             self.closed = False
@@ -144,7 +147,11 @@ def _launcher_class() -> type:
             return False   # no stacks in the message: feedback, not grading (the grader's ~0.1 s is its own)
 
         def kill(self) -> None:
-            # a thread cannot be killed: a hung call stays blocked; its fds are its own
+            # A call that replied is let end, so that the next call does not see its thread
+            # (01.3 counts the live threads). A thread cannot be killed: a hung call stays
+            # blocked; its fds are its own.
+            if self.replied.is_set():
+                self.thread.join(timeout=5)
             if not self.closed:
                 self.closed = True
                 os.close(self.out_fd)
@@ -155,12 +162,13 @@ def _launcher_class() -> type:
         def start(self, fds: tuple[int, int, int], cwd: Path) -> Child:
             mine = tuple(os.dup(fd) for fd in fds)   # the runner closes its copies after start()
             out_r, out_w = os.pipe()
-            done = threading.Event()
+            done, replied = threading.Event(), threading.Event()
             # not a daemon, like the child's main thread: the threads the learner's code starts
             # inherit that (a stuck one is left behind at os._exit)
-            thread = threading.Thread(target=serve, args=(*mine, out_w, done), daemon=False, name="call")
+            thread = threading.Thread(target=serve, args=(*mine, out_w, done, replied), daemon=False,
+                                      name="call")
             thread.start()
-            return ThreadChild(thread, done, out_r)
+            return ThreadChild(thread, done, replied, out_r)
 
     return InProcessLauncher
 

@@ -61,6 +61,14 @@ OVERHEAD_GOAL_MS = 10.0  # median per-call overhead of the sandbox's forked chil
 # tests have used a multiprocessing pool)
 KERNEL_SHUTDOWN = "immediate"
 KERNEL_LOG: Any = None   # where the kernels' stderr goes (their start-up warnings)
+# Sessions and the CPU: with the kernel's autogroup scheduling (/proc/sys/kernel/
+# sched_autogroup_enabled, on in most distributions' kernels), CPU time is shared out between
+# sessions first, then between the processes of a session. The grader's every call runs in a
+# session of its own (the child's setsid()), and so does each notebook's kernel (jupyter_client
+# starts it with start_new_session); so the floor's process and the busy loops get one each
+# too. Else, with --busy, the floor would share one session's CPU with the busy loops while
+# the sandbox's children had a session to themselves: measured here, a CPU-bound call ran
+# 1.4x slower in-process than in the sandbox for that reason alone.
 # Every process the bench starts (the grader's CLI, the kernels, the floor) imports coursekit
 # from this checkout, whatever the environment's editable install points at (a venv shared
 # by several checkouts may point at another one's src/).
@@ -336,7 +344,7 @@ def run_floor(mode: str, sub: Submission, work: Path) -> Graded:
     with open(work / "floor.log", "ab") as log:
         done = subprocess.run([sys.executable, str(BENCH / "_floor.py"), mode, str(folder), str(out)],
                               cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              check=False)
+                              check=False, start_new_session=True)
     wall = time.perf_counter() - t0
     if done.returncode != 0 or not out.is_file():
         raise SystemExit(f"grade_speed: bench/_floor.py {mode} failed on {sub.name} (status {done.returncode}); "
@@ -488,7 +496,8 @@ def main() -> int:
 
     course = load_course(ROOT)
     work = Path(tempfile.mkdtemp(prefix="grade_speed-"))
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+            for _ in range(args.busy)]
     try:
         return _run(args, course, work)
     finally:

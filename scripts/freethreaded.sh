@@ -69,9 +69,12 @@ venv_stamp() {  # what the venv was made from; a change (new requirements.txt) r
   { readlink -f "$PY" || true; printf '%s\n' "${VENV_PACKAGES[@]}" "${VENV_OVERRIDES[@]}" "$VENV_FROM_SOURCE"; constraints; } | sha256sum | cut -c1-16
 }
 
-constraints() {  # requirements.txt without the editable line and without the overridden names
+constraints() {  # requirements.txt without the editable line and the names pinned here instead
+  # (the overrides, and greenlet: the course's own venv pins a newer one that has no cp313t wheel)
   local skip="" o
-  for o in "${VENV_OVERRIDES[@]}"; do skip+="${skip:+|}${o%%[=<>]*}"; done
+  for o in "${VENV_OVERRIDES[@]}" "${VENV_PACKAGES[@]}"; do
+    case "$o" in *==*) skip+="${skip:+|}${o%%[=<>]*}" ;; esac
+  done
   grep -v -e '^-e' -e '^#' "$REPO/requirements.txt" 2>/dev/null \
     | { if [ -n "$skip" ]; then grep -viE "^($skip)=="; else cat; fi; } || true
 }

@@ -686,7 +686,11 @@ def test_concurrent_transfers_add_up(exercise):
     rng = random.Random(2026)
     names = "abcde"
     balances = {n: 10_000 for n in names}      # no transfer can fail: at most 9 * 1000 leaves an account
-    plan = [[list(rng.sample(names, 2)) + [rng.randint(1, 9)] for _ in range(250)] for _ in range(4)]
+    # Only a->b, b->c, c->d and d->e: the threads contend for every shared account, but no lock
+    # order can deadlock here (a deadlock needs a cycle of accounts, or one pair taken both ways),
+    # so this test's verdict is about exact balances alone; the lock-order tests above are exact.
+    edges = [[x, y] for x, y in zip(names, names[1:])]
+    plan = [[rng.choice(edges) + [rng.randint(1, 9)] for _ in range(250)] for _ in range(4)]
     expected = dict(balances)
     for transfers in plan:
         for source, target, amount in transfers:
