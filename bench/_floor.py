@@ -126,12 +126,12 @@ def _launcher_class() -> type:
             return 0
 
         def threads(self) -> list[int]:
-            # for the runner's call clock (it discounts time the call's threads waited for a
+            # For the runner's call clock (it discounts the time a call's threads waited for a
             # CPU): as the sandbox's child names every thread of the call's processes, this
-            # names every thread of this process but the runner's own, and of its children
-            # (an idle one, like a blocked leftover of an earlier call, does not count there)
-            # The list of child processes is refreshed every 0.5 s only: finding them scans all
-            # of /proc (about 1 ms here) with the GIL held, time taken from the learner's code.
+            # names every thread of this process but the runner's own, and of its children (an
+            # idle one, like a blocked leftover of an earlier call, does not count there). The
+            # children are looked up every 0.5 s only: that scans all of /proc (about 1 ms
+            # here) with the GIL held, time taken from the learner's code.
             now = time.monotonic()
             if now >= self.kids_at:
                 try:

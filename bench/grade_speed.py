@@ -547,8 +547,9 @@ def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
     (work / "floor").mkdir()
 
     def own_invocation(s: Submission) -> None:
-        own[s.name] = run_grade(grade_cmd([s], work / "out-single", 1), work / "grade.log")
-        ck_own[s.name] = read_results(s, work / "out-single")
+        out = work / "out-single" / s.name   # one folder each: with --jobs J they run J at a time
+        own[s.name] = run_grade(grade_cmd([s], out, 1), work / "grade.log")
+        ck_own[s.name] = read_results(s, out)
 
     t0 = time.perf_counter()
     if args.jobs == 1:
@@ -575,9 +576,8 @@ def _run(args: argparse.Namespace, course: Course, work: Path) -> int:
     batch_wall = run_grade(grade_cmd(subs, work / "out-batch", args.jobs), work / "grade.log")
     ck = {s.name: read_results(s, work / "out-batch") for s in subs}
     if args.jobs != 1:
-        say("coursekit grade, one invocation per submission ...")
-        for s in subs:
-            own_invocation(s)
+        say(f"coursekit grade, one invocation per submission, {args.jobs} at a time ...")
+        _at_once(own_invocation, subs, args.jobs)
         say(f"the floor and grade() profiled, {args.jobs} submissions at a time ...")
         floor = _at_once(lambda s: run_floor("inprocess", s, work / "floor"), subs, args.jobs)
         prof = _at_once(lambda s: run_floor("sandbox", s, work / "floor"), subs, args.jobs)
