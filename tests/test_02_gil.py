@@ -11,14 +11,12 @@ PYTEST_DONT_REWRITE: a failing assert reads as its message alone, so every asser
 one, written for the learner (see coursekit.testing).
 """
 
-import contextlib
 import json
 import random
 
 import pytest
 
-from coursekit.runner import CallTimeout
-from coursekit.testing import call_each, check_raises, check_table, fail_if_any
+from coursekit.testing import call_each, check_raises, check_table, explained_hang, fail_if_any
 
 task = pytest.mark.task
 
@@ -29,15 +27,6 @@ def hang_limit(impl):
     and keeps a learner's hang - or a stub's, in `make teeth` - cheap."""
     return impl.timeout / 2
 
-
-@contextlib.contextmanager
-def explained_hang(what):
-    """Put `what` - the likely cause, in the learner's terms - before a time-out's message."""
-    __tracebackhide__ = True
-    try:
-        yield
-    except CallTimeout as exc:
-        raise CallTimeout(f"{what}\n{exc}") from None
 
 
 def census(module, name, calls):

@@ -15,24 +15,13 @@ PYTEST_DONT_REWRITE: a failing assert reads as its message alone, so every asser
 one, written for the learner (see coursekit.testing).
 """
 
-import contextlib
 
 import pytest
 
-from coursekit.runner import CallTimeout
-from coursekit.testing import fail_if_any
+from coursekit.testing import explained_hang, fail_if_any
 
 task = pytest.mark.task
 
-
-@contextlib.contextmanager
-def explained_hang(what):
-    """Put `what` - the likely cause, in the learner's terms - before a time-out's message."""
-    __tracebackhide__ = True
-    try:
-        yield
-    except CallTimeout as exc:
-        raise CallTimeout(f"{what}\n{exc}") from None
 
 
 # ---------------------------------------------------------------- 05.1 the averager

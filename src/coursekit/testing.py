@@ -7,6 +7,8 @@ and report every wrong row at once, in the learner's terms, one sentence per row
     check_table(cost, "makespan", [(jobs, "seq", 2, 0, 4.0), ...], "one thread adds up everything")
     check_raises(cost, "makespan", [(jobs, "green_threads", 1, 0)], "ValueError")
     fail_if_any(problems, "what the problems have in common:")
+    with explained_hang("work_loop() never returned: it must stop at the sentinel"):
+        impl.run(scenario)
 
 Arguments travel to the child as JSON, which has no tuples; the table helpers mark each
 tuple on the way, so a function whose statement takes a tuple, such as (3, 14), gets one
@@ -19,11 +21,12 @@ it. Plain asserts vanish under ``python -O``, so this module refuses to load the
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+from typing import Any, Iterator, Sequence
 
 import pytest
 
-from .runner import Impl
+from .runner import CallTimeout, Impl
 
 if not __debug__:   # under -O every assert in a graded test would pass
     raise ImportError("the graded tests need assert statements: run pytest without python -O")
@@ -123,3 +126,14 @@ def check_raises(impl: Impl, name: str, rows: Sequence[Sequence[Any]], exc_name:
     raised = impl.run(which_raise, name, [tagged(list(row)) for row in rows], exc_name)
     missing = [_call(name, row) for row, ok in zip(rows, raised) if not ok]
     fail_if_any([f"these should raise {exc_name}: " + ", ".join(missing)] if missing else [])
+
+
+@contextlib.contextmanager
+def explained_hang(what: str) -> Iterator[None]:
+    """Put `what` - the likely cause of a hang, in the learner's terms - before the message of
+    a time-out raised inside the block (the runner's time limit detects the hang)."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except CallTimeout as exc:
+        raise CallTimeout(f"{what}\n{exc}") from None

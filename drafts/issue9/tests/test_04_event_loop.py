@@ -5,23 +5,13 @@ and nothing sleeps or measures time.
 PYTEST_DONT_REWRITE: a failing assert reads as its message alone.
 """
 
-import contextlib
 
 import pytest
 
-from coursekit.runner import CallTimeout
+from coursekit.testing import explained_hang
 
 task = pytest.mark.task
 
-
-@contextlib.contextmanager
-def explained_hang(what):
-    """Put `what` - the likely cause, in the learner's terms - before a time-out's message."""
-    __tracebackhide__ = True
-    try:
-        yield
-    except CallTimeout as exc:
-        raise CallTimeout(f"{what}\n{exc}") from None
 
 
 def scripted(module, script):
