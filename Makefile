@@ -77,7 +77,7 @@ browser-tools:
 	    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; \
 	  else echo "make: note: chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; fi; }
 
-browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00 and 02 run clean, widget, plot, check()
+browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00, 02, 03, 04 run clean; widgets, plots, check()
 	$(BIN)/pytest -q -rs -p no:cacheprovider tests/browser
 
 nbval: $(READY)        ## every lesson notebook re-run and compared with its stored outputs

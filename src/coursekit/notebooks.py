@@ -12,6 +12,7 @@ Usage::
     python -m coursekit.notebooks                 # every lesson of course.yml
     python -m coursekit.notebooks 02_gil          # one lesson (module id, .md or .ipynb path)
     python -m coursekit.notebooks --check         # exit 1 if a notebook's cells differ from its text
+    python -m coursekit.notebooks --prose 02_gil  # copy edited Markdown cells only, keeping outputs
 
 A lesson that fails to run keeps its old notebook: nothing is written.
 """
@@ -97,6 +98,29 @@ def execute(source: Path, timeout: int = 900) -> Path:
     return target
 
 
+def copy_prose(source: Path) -> Path:
+    """Copy the Markdown cells of ``source`` into its stored notebook, keeping every code cell
+    and its outputs: for an edit of prose only (a link, a sentence), where re-running a lesson
+    that measures would replace all its outputs. Refuses (CourseError) when any code cell, or
+    the number or kinds of cells, differs: then the lesson has to be run."""
+    target = source.with_suffix(".ipynb")
+    want = read_text(source)
+    try:
+        stored = nbformat.read(target, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for a corrupt file
+        raise CourseError(f"{target}: not a readable notebook ({type(exc).__name__})") from None
+    if [c.cell_type for c in want.cells] != [c.cell_type for c in stored.cells]:
+        raise CourseError(f"{target}: its cells are not those of {source.name}: run the lesson instead")
+    for new, old in zip(want.cells, stored.cells):
+        if new.cell_type == "code":
+            if _cells(nbformat.v4.new_notebook(cells=[new])) != _cells(nbformat.v4.new_notebook(cells=[old])):
+                raise CourseError(f"{target}: a code cell differs from {source.name}: run the lesson instead")
+        else:
+            old.source, old.metadata = new.source, new.metadata
+    write_atomic(target, nbformat.writes(stored) + "\n")
+    return target
+
+
 def _resolve(names: list[str], root: Path) -> list[Path]:
     if not names:
         from .manifest import load_course
@@ -116,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Run lesson texts into notebooks, or check they agree.")
     parser.add_argument("lessons", nargs="*", help="module ids or paths (default: every lesson)")
     parser.add_argument("--check", action="store_true", help="only check that each notebook matches its text")
+    parser.add_argument("--prose", action="store_true",
+                        help="copy only the Markdown cells into the stored notebooks, keeping outputs "
+                             "(refused when a code cell differs)")
     args = parser.parse_args(argv)
     root = Path.cwd()
     try:
@@ -134,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         if not source.exists():
             print(f"coursekit notebooks: error: {source}: no such lesson text", file=sys.stderr)
             status = 2
+            continue
+        if args.prose:
+            try:
+                print(f"updated the prose of {copy_prose(source)}")
+            except CourseError as exc:
+                print(f"coursekit notebooks: error: {exc}", file=sys.stderr)
+                status = 1
             continue
         try:
             print(f"ran {execute(source)}")

@@ -1,4 +1,4 @@
-"""Lessons 00 and 02 in JupyterLab in a real browser, as a learner uses them (`make browser`).
+"""Lessons 00, 02, 03 and 04 in JupyterLab in a real browser, as a learner uses them (`make browser`).
 
 Each lesson is opened in the course's JupyterLab (served from a temporary copy of the course),
 Edit > Clear Outputs of All Cells, then Run > Run All Cells runs it in a fresh kernel; then:
@@ -7,7 +7,9 @@ the page (the course's settings overrides turn the news question off), and the p
 to the server on 127.0.0.1. Lesson 00: `check("00.1")` shows ✗ lines on the stub, and ✓ lines
 once the exercise file is saved solved. Lesson 02: a matplotlib plot renders, and the
 ipywidgets slider renders and its value reaches the kernel (moving it redraws the plot the
-kernel draws). Each test leaves a screenshot of its lesson in its pytest tmp dir.
+kernel draws). Lesson 03: the c10k plot renders. Lesson 04: the loop stepper renders, and each
+click on its "next pass" button reaches the kernel, which redraws the loop's state. Each test
+leaves a screenshot of its lesson in its pytest tmp dir.
 
 Elements are found by JupyterLab's and ipywidgets' classes, not by lesson text, so that
 editing a lesson does not break the test.
@@ -38,7 +40,7 @@ CLEAR_ALL = "li.lm-Menu-item[data-command='editmenu:clear-all']"
 # Generous bounds: they only stop a hung run. Lesson 02 measures for about a minute on an idle
 # 2-core machine, about twice that with both cores busy.
 KERNEL_START_S = 120
-RUN_ALL_S = {"00_start_here": 240, "02_gil": 480}
+RUN_ALL_S = {"00_start_here": 240, "02_gil": 480, "03_selectors": 480, "04_event_loop": 240}
 
 
 class Notebook:
@@ -263,3 +265,49 @@ def test_lesson_02_runs_clean_draws_plots_and_its_slider_reaches_the_kernel(
     nb.assert_no_toasts()
     nb.assert_only_local_traffic()
     nb.screenshot(tmp_path / "lesson-02.png", widget)
+
+
+def rendered_plots(nb: Notebook) -> int:
+    """How many matplotlib images outside widgets have loaded in the page."""
+    return nb.page.eval_on_selector_all(
+        ".jp-OutputArea-output[data-mime-type='image/png'] img",
+        "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0 && !i.closest('.jupyter-widgets')).length")
+
+
+@pytest.mark.timeout(720)
+def test_lesson_03_runs_clean_and_draws_its_plots(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("03_selectors")
+    seconds = nb.clear_and_run_all()
+    print(f"03_selectors: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    # the selector-cost plot and the c10k plot
+    assert rendered_plots(nb) >= 2, "03_selectors: the selector-cost and c10k plots did not both render"
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-03.png", nb.cell("c10k.run_c10k"))
+
+
+@pytest.mark.timeout(480)
+def test_lesson_04_runs_clean_and_its_stepper_steps_the_loop(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("04_event_loop")
+    seconds = nb.clear_and_run_all()
+    print(f"04_event_loop: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    assert rendered_plots(nb) >= 2, "04_event_loop: the timeline and landscape plots did not both render"
+
+    cell = nb.cell("loop_viz.Stepper")
+    cell.scroll_into_view_if_needed()
+    state = cell.locator(".loop-stepper-state").first
+    state.wait_for(state="visible")
+    button = cell.locator("button", has_text=re.compile("next pass")).first
+    for click in range(3):
+        before = state.text_content()
+        button.click()
+        # the kernel runs one pass and redraws the state: the text must change each time
+        nb.wait("([el, before]) => el.textContent !== before", 60,
+                f"the stepper's state redrawn after click {click + 1}", arg=[state.element_handle(), before])
+    nb.wait_idle(60, "the passes finished")
+    nb.assert_clean()
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-04.png", cell)

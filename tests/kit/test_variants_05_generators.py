@@ -26,7 +26,7 @@ def test_variant_gets_the_right_grade(tmp_path, name, file, source, must_fail):
     target = tmp_path / "05_generators"
     shutil.copytree(ROOT / "solutions" / "05_generators", target, ignore=shutil.ignore_patterns("__pycache__"))
     (target / file).write_text(source, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf",
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:nbval", "-rf",
                            str(ROOT / "tests" / "test_05_generators.py"), f"--target={tmp_path}",
                            f"--task={TASK[file]}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     failed = set(re.findall(r"FAILED tests/test_05_generators.py::(\w+)", done.stdout))

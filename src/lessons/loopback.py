@@ -12,14 +12,17 @@ reader reads only when the test ``permit()``s it)::
 Modes (one per fixture; each connection gets its own thread, which is the simplest correct
 way to write a test server and keeps the misbehaviour readable):
 
-``"echo"``   send back what arrives; with ``chunk`` > 0, in sends of at most ``chunk`` bytes
-             (partial writes: the client sees many small recv results).
+``"echo"``   send back what arrives; with ``chunk`` > 0, in sends of at most ``chunk`` bytes,
+             each its own TCP segment (TCP_NODELAY): a client that reads as they arrive sees
+             small recv results. (A client that reads late gets them merged: TCP is a byte
+             stream, and only the gated modes fix the pieces a read can see.)
 ``"send"``   send ``payload`` in pieces of ``chunk`` bytes (all at once if 0), then close; with
              ``gated=True`` each piece waits for one ``permit()``: fragments arrive exactly
              when the test says.
 ``"sink"``   read and throw away; with ``gated=True`` a slow reader: it reads only the bytes
              ``permit(n)`` allows, so the client's send buffer fills.
-``"stall"``  accept and then do nothing at all: a peer that never reads nor writes.
+``"stall"``  accept and then do nothing at all: a peer that never reads nor writes (the
+             kernel still takes what fits in the socket buffers, then the client's sends block).
 
 ``rcvbuf``/``sndbuf`` > 0 set SO_RCVBUF/SO_SNDBUF on the listening socket before listen(), so
 accepted connections inherit them (Linux doubles the value and has a floor of a few KiB;
@@ -68,8 +71,10 @@ class Fixture:
     # -- the test's controls -------------------------------------------------------------
     def permit(self, n: int = 1) -> None:
         """Let a gated fixture go on: ``n`` more pieces ("send") or ``n`` more bytes ("sink")."""
-        for _ in range(n):
-            self._permits.release()
+        if n < 0:
+            raise ValueError("permit(n) needs n >= 0")
+        if n:
+            self._permits.release(n)
 
     def wait_connections(self, n: int, timeout: float | None = None) -> bool:
         """Block until ``n`` connections have been accepted (False if ``timeout`` passed first)."""
@@ -85,9 +90,15 @@ class Fixture:
     def close(self) -> None:
         """Stop accepting, close every connection, and join every thread."""
         self._closing.set()
-        for _ in range(1 << 16):             # wake gated threads however many permits they wait for
-            self._permits.release()
-        self.listener.close()                # accept() fails, the acceptor ends
+        self._permits.release(1 << 16)       # wake gated threads however many permits they wait for
+        # close() alone does not wake a thread blocked in accept() on Linux (the fd stays in
+        # use until accept returns); shutdown() on a listening socket does: accept fails with
+        # EINVAL and the acceptor ends
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
         with self._cond:
             conns = list(self._conns)
         for c in conns:
@@ -128,6 +139,8 @@ class Fixture:
 
     def _serve(self, conn: socket.socket, index: int) -> None:
         try:
+            # a piece goes out when it is sent, not when Nagle's algorithm has more to add
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             getattr(self, "_" + self.mode)(conn, index)
         except OSError:                      # the client reset, or close() shut the socket
             pass

@@ -116,7 +116,7 @@ def serve(listener: socket.socket, stop: socket.socket, selector=None, max_buffe
                 if key.data == "accept":
                     try:
                         sock, _ = listener.accept()
-                    except BlockingIOError:       # another event loop (or a reset) took it
+                    except (BlockingIOError, ConnectionAbortedError):   # gone before we took it
                         continue
                     sock.setblocking(False)
                     conns[sock] = Conn(sock, sel, max_buffer)
