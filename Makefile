@@ -14,7 +14,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools test-in-place browser-tools browser
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools lesson-tools test-in-place browser-tools browser
 
 lab: $(READY)
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
@@ -24,7 +24,7 @@ lab: $(READY)
 test: $(READY)
 	@$(SHELL) scripts/as-committed.sh $(MAKE) --no-print-directory VENV=$(abspath $(VENV)) -o $(abspath $(READY)) test-in-place
 
-test-in-place: $(READY) sandbox-tools freethreaded check-generated kit graded teeth redteam nbval browser
+test-in-place: $(READY) sandbox-tools lesson-tools freethreaded check-generated kit graded teeth redteam nbval browser
 	@echo "make test: every check passed"
 
 venv: $(READY)
@@ -60,6 +60,15 @@ sandbox-tools:
 	    echo "installing bubblewrap (the grader's sandbox)"; \
 	    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; \
 	  else echo "make: note: bubblewrap is not installed (sudo apt-get install bubblewrap); the grader will run without its sandbox"; fi; }
+
+# strace, for lesson 03's system-call counts. Installed with apt when we are root on
+# Debian/Ubuntu; otherwise those cells say why they measure nothing and the kit test skips.
+lesson-tools:
+	@command -v strace >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing strace (lesson 03 counts system calls with it)"; \
+	    apt-get install -y -qq strace >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq strace >/dev/null; }; \
+	  else echo "make: note: strace is not installed (sudo apt-get install strace); lesson 03's system-call counts will be skipped"; fi; }
 
 graded: $(READY)       ## every task's tests against solutions/: all must pass
 	$(BIN)/pytest -q tests/test_[0-9]*.py --target=solutions

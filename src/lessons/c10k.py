@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from . import probe
+from .readiness import raise_nofile_limit  # the same limit both lessons' children raise
 
 #: The server designs, in the order the lesson plots them.
 DESIGNS: tuple[str, ...] = ("threads", "selector")
@@ -60,23 +61,6 @@ BACKLOG: int = 4096
 #: Descriptors a process needs besides the connections (stdio, the listener, the selector,
 #: pipes to the server, the interpreter's own): a margin when checking the limit.
 SPARE_FDS: int = 64
-
-
-def raise_nofile_limit() -> dict[str, int | None]:
-    """Raise this process's soft ``RLIMIT_NOFILE`` to the hard limit; return
-    {"soft_before", "soft", "hard"} (None: unlimited)."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    before = soft
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        soft = hard
-
-    def show(v: int) -> int | None:
-        return None if v == resource.RLIM_INFINITY else v
-
-    return {"soft_before": show(before), "soft": show(soft), "hard": show(hard)}
 
 
 def somaxconn() -> int | None:
