@@ -343,12 +343,12 @@ def queue_then_write(module, helpers):
     sel = WatchedSelector()
     loop = module.WakeupLoop(sel)
     done = threading.Event()
-    main = threading.main_thread()
+    caller = threading.current_thread()     # the thread that calls call_soon_threadsafe below
     armed = {"on": False, "writes": 0}
     real = {"send": socket.socket.send, "sendall": socket.socket.sendall, "write": os.write}
 
     def after_write():
-        if armed["on"] and threading.current_thread() is main:
+        if armed["on"] and threading.current_thread() is caller:
             armed["writes"] += 1
             sel.wait_entered(2)          # the loop woke, ran its pass, and waits again
 
