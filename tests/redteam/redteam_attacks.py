@@ -721,6 +721,43 @@ def _rt_daemon():
 _rt_daemon()
 '''
 
+LOOPBACK_SQUATTER = '''
+def _rt_loopback_squatter():
+    import os, random, socket, time
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        _rt_mark(@@TAG@@)
+        # outlive the call and hammer every listener on 127.0.0.1 (the later calls' test
+        # servers among them) with connections and garbage, for ten minutes at most
+        rng = random.Random(0)
+        held = []
+        end = time.monotonic() + 600
+        while time.monotonic() < end:
+            for _ in range(200):
+                s = socket.socket()
+                s.setblocking(False)
+                try:
+                    s.connect_ex(("127.0.0.1", rng.randrange(1024, 65536)))
+                    s.send(b"\\0garbage\\r\\n" * 8)
+                except OSError:
+                    pass
+                held.append(s)
+                if len(held) > 100:            # under the sandbox's 256 descriptors
+                    held.pop(0).close()
+            time.sleep(0.01)
+    finally:
+        os._exit(0)
+
+
+_rt_loopback_squatter()
+'''
+
 KILL_EVERYTHING = '''
 def _rt_kill_everything():
     import os, signal
@@ -974,6 +1011,11 @@ ATTACKS: tuple[Attack, ...] = (
            "network namespace: the connect fails and the call reports the OSError", C, "append", NET_CONNECT,
            expect="zero", output=r"OSError|[Uu]nreachable|[Rr]efused"),
 
+    Attack("loopback_squatter", "a double-forked daemon that outlives each call of lesson 03's echo server and "
+           "connects to every port of 127.0.0.1 with garbage, to break the loopback servers of later calls",
+           "child subreaper + kill of every descendant after each call; each sandbox's own network namespace",
+           "03_selectors/echo_server.py", "prepend", LOOPBACK_SQUATTER, expect="any", lasting=True),
+
     # time
     Attack("infinite_loop", "an endless loop at import", "per-call deadline, then SIGKILL of the call's processes",
            S, "prepend", INFINITE_LOOP, expect="zero", hang=True, output=r"timed out"),
@@ -1061,6 +1103,7 @@ REPORT_ATTACKS: tuple[Attack, ...] = (
 BY_NAME = {a.name: a for a in ATTACKS + REPORT_ATTACKS}
 CONTROLS = ("control", "control_lean")
 
-# the modules every hostile submission carries: those the attacks change
-LEAN = tuple(sorted({a.target.split("/")[0] for a in ATTACKS + REPORT_ATTACKS if a.target}
-                    | {f.split("/")[0] for a in ATTACKS for f, _ in a.files if "/" in f}))
+# the modules every hostile submission carries: those the attacks change (a lasting attack
+# carries every module anyway, so its target need not make every other submission bigger)
+LEAN = tuple(sorted({a.target.split("/")[0] for a in ATTACKS + REPORT_ATTACKS if a.target and not a.lasting}
+                    | {f.split("/")[0] for a in ATTACKS for f, _ in a.files if "/" in f and not a.lasting}))
