@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from . import probe
+from .costs import proc_status_kib  # Threads is a plain count, read the same way
 from .readiness import raise_nofile_limit  # the same limit both lessons' children raise
 
 #: The server designs, in the order the lesson plots them.
@@ -73,12 +74,7 @@ def somaxconn() -> int | None:
 
 def proc_status(pid: int) -> dict[str, int]:
     """VmRSS and VmSize (KiB) and Threads of a process, from ``/proc/<pid>/status``."""
-    out: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmSize", "Threads"):
-            out[name] = int(rest.split()[0])
-    return out
+    return {name: proc_status_kib(name, pid) for name in ("VmRSS", "VmSize", "Threads")}
 
 
 # ---------------------------------------------------------------------------
