@@ -122,6 +122,11 @@ class Handle:
     def cancelled(self) -> bool:
         return self._cancelled
 
+    @property
+    def name(self) -> str:
+        """The callback's name, as the loop reports it (PassRecord.ran, repr)."""
+        return describe(self._callback)
+
     def _run(self) -> None:
         # Like events.Handle._run: an exception goes to the loop's handler, the loop goes on.
         try:
@@ -156,6 +161,11 @@ class TimerHandle(Handle):
 
     def when(self) -> float:
         return self._when
+
+    @property
+    def seq(self) -> int:
+        """The scheduling order, which breaks ties between equal ``when``s."""
+        return self._seq
 
     def __lt__(self, other: "TimerHandle") -> bool:
         return (self._when, self._seq) < (other._when, other._seq)

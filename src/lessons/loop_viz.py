@@ -30,7 +30,7 @@ import dataclasses
 import html
 from typing import Any, Callable
 
-from lessons.eventloop import FakeClock, Loop, PassRecord, ScriptedSelector, describe
+from lessons.eventloop import FakeClock, Loop, PassRecord, ScriptedSelector
 
 __all__ = ["demo_loop", "Stepper", "record_run", "plot_timeline", "waits_of", "DEMO_FD"]
 
@@ -105,7 +105,7 @@ def demo_loop() -> tuple[Loop, FakeClock, ScriptedSelector]:
 def _heap_rows(loop: Loop) -> list[dict[str, Any]]:
     rows = []
     for timer in loop.scheduled():
-        rows.append({"when": timer.when(), "seq": timer._seq, "name": describe(timer._callback),
+        rows.append({"when": timer.when(), "seq": timer.seq, "name": timer.name,
                      "cancelled": timer.cancelled()})
     return rows
 
@@ -127,7 +127,7 @@ def _pass_dict(record: PassRecord, heap: list[dict[str, Any]], ready: list[str],
 def _run_one(loop: Loop) -> dict[str, Any] | None:
     """One observed pass as a dict, or None when the scripted selector refuses select(None)."""
     heap = _heap_rows(loop)
-    ready = [describe(h._callback) for h in loop.ready()]
+    ready = [h.name for h in loop.ready()]
     seen: list[PassRecord] = []
     previous = loop.observer
 
@@ -214,7 +214,7 @@ class Stepper:
         """The state as plain text: the same facts as render_state(), one per line."""
         loop = self.loop
         lines = [f"next pass: {len(self.history)}   loop time: {loop.time():g}"]
-        lines.append("ready queue: " + (" | ".join(describe(h._callback) for h in loop.ready()) or "(empty)"))
+        lines.append("ready queue: " + (" | ".join(h.name for h in loop.ready()) or "(empty)"))
         heap = [f"{r['name']} when={r['when']:g} seq={r['seq']}" + (" (cancelled)" if r["cancelled"] else "")
                 for r in _heap_rows(loop)]
         lines.append("timer heap: " + ("; ".join(heap) or "(empty)"))
@@ -233,7 +233,7 @@ class Stepper:
         loop = self.loop
         box = ("display:inline-block;border:1px solid #0072B2;border-radius:3px;"
                "padding:1px 6px;margin:2px;font-family:monospace")
-        ready = "".join(f'<span style="{box}">{esc(describe(h._callback))}</span>' for h in loop.ready())
+        ready = "".join(f'<span style="{box}">{esc(h.name)}</span>' for h in loop.ready())
         timers = []
         for r in _heap_rows(loop):
             text = esc(f"when={r['when']:g} seq={r['seq']} {r['name']}")
