@@ -106,7 +106,7 @@ notebooks: $(READY)    ## run every lesson text (notebooks/<id>.md) into its not
 # 3.11.0-3.11.4 such as Debian 12's): pip then picks releases every supported Python can
 # install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
-          nbformat nbclient ipykernel psutil jupytext playwright
+          nbformat nbclient ipykernel psutil jupytext playwright uvloop
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check $(DIRECT)

@@ -12,8 +12,9 @@ writes a zip to upload on a Gradescope programming assignment's "Configure Autog
   run_autograder           grades /autograder/submission, writes /autograder/results/results.json
   grader-requirements.txt  the grader's packages, pinned as in requirements.txt (no Jupyter)
   source/                  the course: course.yml, pyproject.toml, src/coursekit/, the graded
-                           tests/test_*.py, and instructor_tests/ when --tests is given; never
-                           solutions/ and never tests/kit/
+                           tests/test_*.py, the few lesson files that graded tests read as
+                           source (TEST_FIXTURES, at the same paths), and instructor_tests/ when
+                           --tests is given; never solutions/ and never tests/kit/
 
 so the course lives in /autograder/source/source on Gradescope. The zip is deterministic:
 sorted entries, fixed timestamps and modes, so the same checkout always gives the same bytes.
@@ -61,6 +62,11 @@ GRADER_PACKAGES = ("pytest", "pytest-timeout", "PyYAML", "fastjsonschema", "psut
 REQUIREMENTS = "requirements.txt"
 GRADER_REQUIREMENTS = "grader-requirements.txt"
 INSTRUCTOR_TESTS = "instructor_tests"
+# Lesson code that graded tests read as text and exec in the sandboxed child (the child cannot
+# import lessons): shipped at the same relative paths, so that a test finds each one as
+# Path(__file__).parents[1] / "src/lessons/<name>.py" in a checkout and in the bundle alike.
+# A listed file that does not exist (yet) is left out; the test that reads it then says so.
+TEST_FIXTURES = ("src/lessons/linksite.py", "src/lessons/virtual_time.py")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)          # the earliest time a zip entry can carry
 SUBMISSION_TIMEOUT = 480                  # s; Gradescope's default limit is 10 minutes
 GRACE = 60                                # s the grader gets past its own limit before it is killed
@@ -225,6 +231,9 @@ def bundle_entries(course: Course, *, extra_tests: Path | None = None) -> dict[s
     graded = sorted((root / "tests").glob("test_*.py"))
     for path in graded + [p for p in [root / "tests" / "conftest.py"] if p.is_file()]:
         add(f"tests/{path.name}", path)
+    for name in TEST_FIXTURES:
+        if (root / name).is_file():
+            add(name, root / name)
     if extra_tests is not None:
         extra = Path(extra_tests)
         if not extra.is_dir():

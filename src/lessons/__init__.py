@@ -13,6 +13,23 @@ module beside the lesson:
   gilsim.py        lesson 02: a discrete-event model of the GIL hand-off
   freethreaded.py  lesson 02: find and run the free-threaded CPython that `make freethreaded`
                    builds
+  readiness.py, c10k.py, loopback.py
+                   lesson 03: readiness costs, the c10k servers, loopback fixtures
+  eventloop.py     lessons 04-07: the teaching event loop; from lesson 06 it runs real asyncio
+  loop_viz.py, asyncio_probe.py, landscape.py
+                   lesson 04: the loop stepper, asyncio's loop instrumented, the library timeline
+  generators.py, coro_sched.py
+                   lesson 05: generator surveys and a first coroutine scheduler
+  aiorun.py        lessons 06-07: run an asyncio program on any loop from a notebook cell
+  toy500.py        lesson 06: the 500 Lines toy Future and Task, their bugs, and the fixed pair
+  task_trace.py    lesson 06: asyncio's own Task traced beside the course's; first step, cancel
+  linksite.py      lesson 06: a local web site with cycles, a redirect and a slow page
+  asyncio_internals.py
+                   lesson 07: a live call trace, the accept backlog and EMFILE back-off, the
+                   version map and the policy history
+  modern_asyncio.py, wedged_service.py
+                   lesson 07: the modern API as experiments; a deadlocked service for ps/pstree
+  virtual_time.py  lesson 07: an asyncio loop whose clock jumps (deterministic timeouts)
 
 Nothing here imports ``coursekit``, and ``coursekit`` imports nothing from here: the grader's
 bundle ships the machinery only.

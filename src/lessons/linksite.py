@@ -24,8 +24,12 @@ What the site contains (the same for the same ``pages`` and ``seed``, whatever t
   sleeps anywhere). Until then its handler thread waits, so a test can check that the crawler
   keeps working on other pages meanwhile and does not finish early. ``/slow`` links to
   ``/deep``, which only ``/slow`` links to: the crawl is not complete before the slow page
-  has been read. ``wait_slow_requested(timeout)`` tells the test the request has arrived.
+  has been read. ``wait_slow_requested(timeout)`` tells the test the request has arrived, and
+  ``wait_hits(predicate, timeout)`` waits until the hits so far satisfy a condition (say,
+  every other page has been requested while ``/slow`` is held).
 - ``/orphan``: a page nothing links to; a crawler that finds it made URLs up.
+- with ``links_in_404=True``, the 404 page links to ``/orphan``: a crawler that parses error
+  pages (it should not) requests a page it was never meant to find.
 - with ``external=True``, the home page also links to ``http://example.invalid/`` (another
   host: a crawler that stays on the site must not request it; nothing listens there).
 
@@ -54,6 +58,7 @@ import socket
 import socketserver
 import threading
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -151,6 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
             content = "<p>Moved to <a href=\"/landing\">/landing</a></p>\n"
         elif status == 404:
             content = f"<h1>404 Not Found</h1><p>No page {path}</p>\n"
+            if site.links_in_404:
+                content += '<p>Try <a href="/orphan">this page</a> instead.</p>\n'
         else:
             items = "".join(f'<li><a href="{href}">{href}</a></li>\n' for href in site.graph[path])
             content = f"<html><head><title>{path}</title></head><body>\n<ul>\n{items}</ul>\n</body></html>\n"
@@ -173,16 +180,19 @@ class LinkSite:
         seed: seeds the extra links; same seed, same site.
         redirect_status: 301 or 302, the answer of ``/moved``.
         external: also link ``/`` to another host (``EXTERNAL_URL``).
+        links_in_404: the 404 page links to ``/orphan`` (which a correct crawler never requests).
     """
 
     def __init__(self, pages: int = 20, seed: int = 1, *, redirect_status: int = 301,
-                 external: bool = False) -> None:
+                 external: bool = False, links_in_404: bool = False) -> None:
         if redirect_status not in (301, 302):
             raise ValueError("redirect_status must be 301 or 302")
         self.pages, self.seed, self.redirect_status = pages, seed, redirect_status
+        self.links_in_404 = links_in_404
         self.graph: dict[str, list[str]] = build_graph(pages, seed, external=external)
         self._hits: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._hit = threading.Condition(self._lock)    # notified on every request counted
         self._open: set[socket.socket] = set()
         self._slow_gate = threading.Event()
         self._slow_requested = threading.Event()
@@ -238,6 +248,13 @@ class LinkSite:
         with self._lock:
             return dict(self._hits)
 
+    def wait_hits(self, predicate: Callable[[dict[str, int]], bool], timeout: float | None = None) -> bool:
+        """Wait until ``predicate(hits)`` is true (checked at once and after every request);
+        returns its last value, so False means the timeout passed first. No polling: each
+        counted request wakes the waiter."""
+        with self._hit:
+            return self._hit.wait_for(lambda: predicate(dict(self._hits)), timeout)
+
     def release_slow(self) -> None:
         """Let ``/slow`` answer: its waiting request (and every later one) gets the page."""
         self._slow_gate.set()
@@ -276,6 +293,7 @@ class LinkSite:
     def _count(self, path: str) -> None:
         with self._lock:
             self._hits[path] += 1
+            self._hit.notify_all()
 
     def _track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:

@@ -32,4 +32,8 @@ def course_root(tmp_path: Path) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     for name in ("solutions", "exercises", "tests"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "kit"))
+    from coursekit.bundle import TEST_FIXTURES      # lesson files the graded tests read as source
+    for name in TEST_FIXTURES:
+        ((tmp_path) / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path

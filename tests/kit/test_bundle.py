@@ -22,7 +22,7 @@ import fastjsonschema
 import pytest
 from packaging.requirements import Requirement
 
-from coursekit.bundle import (GRADER_PACKAGES, SubmissionProblem, build_bundle, failure_results,
+from coursekit.bundle import (GRADER_PACKAGES, TEST_FIXTURES, SubmissionProblem, build_bundle, failure_results,
                               main, prepare_submission)
 from coursekit.errors import CourseError
 from coursekit.manifest import load_course
@@ -107,6 +107,24 @@ def test_entries_are_the_course_and_nothing_private(bundle):
         assert "solutions" not in parts and "exercises" not in parts and "notebooks" not in parts, name
         assert not name.startswith("source/tests/kit"), name
         assert "__pycache__" not in parts and not name.endswith(".pyc"), name
+    lessons = {n.removeprefix("source/") for n in names if n.startswith("source/src/lessons/")}
+    assert lessons == {f for f in TEST_FIXTURES if (REPO / f).is_file()}, (
+        f"the bundle's lesson files are {sorted(lessons)}: exactly the TEST_FIXTURES that exist")
+    assert "src/lessons/linksite.py" in lessons, "06's graded tests exec src/lessons/linksite.py's source"
+
+
+def test_fixture_sources_are_shipped_byte_for_byte_and_tolerated_missing(bundle, course_root):
+    with zipfile.ZipFile(bundle) as z:
+        for name in TEST_FIXTURES:
+            if (REPO / name).is_file():
+                assert z.read(f"source/{name}") == (REPO / name).read_bytes(), name
+    shutil.copy(REPO / "requirements.txt", course_root / "requirements.txt")
+    (course_root / "src" / "lessons").mkdir(parents=True, exist_ok=True)   # linksite.py only:
+    (course_root / "src" / "lessons" / "virtual_time.py").unlink(missing_ok=True)   # no virtual_time.py
+    (course_root / "src" / "lessons" / "linksite.py").write_text("SITE = 1\n")
+    with zipfile.ZipFile(build_bundle(course_root / "a.zip", course=load_course(course_root))) as z:
+        shipped = [n for n in z.namelist() if n.startswith("source/src/lessons/")]
+    assert shipped == ["source/src/lessons/linksite.py"], shipped
 
 
 def test_zip_is_deterministic_with_fixed_times_and_modes(bundle, course, tmp_path):

@@ -132,3 +132,173 @@ def test_readers_and_writers_on_a_socketpair():
     loop.run_forever()
     assert got == [b"hi"] and loop.remove_reader(a) is False
     a.close(); b.close(); loop.close()
+
+
+# ---------------------------------------------------------------------- running real asyncio
+
+import asyncio
+import contextvars
+import sys
+import threading as _threading
+
+
+def test_is_an_abstract_event_loop_and_unimplemented_parts_say_so():
+    loop = Loop()
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+    with pytest.raises(NotImplementedError):
+        loop.add_signal_handler(2, print)       # inherited: the toy has no signal handling
+    loop.close()
+
+
+def test_asyncio_sleep_in_virtual_time():
+    # A FakeClock and a ScriptedSelector make asyncio.sleep exact: select "waits" 5 s at once.
+    loop, clock, sel, _ = fake_loop()
+
+    async def main():
+        await asyncio.sleep(5)
+        return asyncio.get_running_loop().time()
+
+    assert loop.run_until_complete(main()) == 5.0
+    assert 5.0 in sel.timeouts and clock() == 5.0
+    loop.close()
+
+
+def test_run_until_complete_registers_and_restores_the_running_loop():
+    loop = Loop()
+    hooks = sys.get_asyncgen_hooks()
+
+    async def main():
+        return asyncio.get_running_loop(), sys.get_asyncgen_hooks().firstiter
+
+    running, firstiter = loop.run_until_complete(main())
+    assert running is loop and firstiter == loop._asyncgen_firstiter_hook
+    assert asyncio._get_running_loop() is None and sys.get_asyncgen_hooks() == hooks
+
+    async def fails():
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        loop.run_until_complete(fails())
+    fut = loop.create_future()
+    loop.call_soon(loop.stop)
+    with pytest.raises(RuntimeError, match="before Future completed"):
+        loop.run_until_complete(fut)
+    loop.close()
+
+
+def test_runs_inside_another_running_loop_and_restores_it():
+    # A notebook kernel runs an asyncio loop around every cell: the toy stacks on top of it.
+    async def outer():
+        mine = asyncio.get_running_loop()
+        inner = Loop()
+        seen = inner.run_until_complete(asyncio.sleep(0, "inner ran"))
+        inner.close()
+        return seen, asyncio.get_running_loop() is mine
+
+    assert asyncio.run(outer()) == ("inner ran", True)
+
+
+def test_create_task_name_context_and_factory():
+    loop = Loop()
+    var = contextvars.ContextVar("var", default="default")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "in ctx")
+
+    async def read():
+        return var.get()
+
+    task = loop.create_task(read(), name="reader", context=ctx)
+    assert task.get_name() == "reader" and isinstance(task, asyncio.Task)
+    assert loop.run_until_complete(task) == "in ctx"
+
+    calls = []
+
+    def factory(lp, coro, **kwargs):
+        calls.append(sorted(kwargs))
+        return asyncio.tasks._PyTask(coro, loop=lp, **kwargs)
+
+    loop.set_task_factory(factory)
+    assert loop.get_task_factory() is factory
+    assert loop.run_until_complete(loop.create_task(read(), name="n")) == "default"
+    assert calls[0] == ["name"]
+    loop.set_task_factory(None)
+    with pytest.raises(TypeError):
+        loop.set_task_factory(42)
+    assert not loop.get_debug()
+    loop.set_debug(True)
+    assert loop.get_debug()
+    loop.close()
+
+
+def test_executor_and_its_shutdown():
+    loop = Loop()
+    tid = loop.run_until_complete(loop.run_in_executor(None, _threading.get_ident))
+    assert tid != _threading.get_ident()
+    executor = loop._default_executor
+    loop.run_until_complete(loop.shutdown_default_executor())
+    assert executor._shutdown
+    with pytest.raises(RuntimeError, match="shutdown"):
+        loop.run_in_executor(None, print)
+    with pytest.raises(TypeError):
+        loop.set_default_executor(object())
+    loop.close()
+
+
+def test_shutdown_asyncgens_reports_an_error_to_the_handler():
+    loop = Loop()
+    seen = []
+    loop.set_exception_handler(lambda lp, ctx: seen.append(type(ctx["exception"]).__name__))
+
+    async def bad():
+        try:
+            yield 1
+        finally:
+            raise OSError("in finally")
+
+    agen = bad()
+
+    async def first():          # the first __anext__ inside the loop: its hook records agen
+        return await agen.__anext__()
+
+    assert loop.run_until_complete(first()) == 1
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    assert seen == ["OSError"]
+    loop.close()
+
+
+def test_sock_methods_follow_asyncios_shape():
+    loop = Loop()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    b.send(b"ready")
+
+    async def main():
+        first = await loop.sock_recv(a, 100)          # data already there: no reader needed
+        no_reader_needed = not loop.remove_reader(a.fileno())
+        waiting = asyncio.ensure_future(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        registered = a.fileno() in loop._selector.get_map()
+        b.send(b"later")
+        second = await waiting
+        removed = a.fileno() not in loop._selector.get_map()
+        return first, no_reader_needed, registered, second, removed
+
+    assert loop.run_until_complete(main()) == (b"ready", True, True, b"later", True)
+
+    blocking = socket.socket()
+    with pytest.raises(ValueError, match="non-blocking"):
+        loop.run_until_complete(loop.sock_recv(blocking, 1))
+    blocking.setblocking(False)
+    with pytest.raises(ValueError, match="numeric address"):
+        loop.run_until_complete(loop.sock_connect(blocking, ("localhost", 80)))
+    blocking.close()
+    a.close(); b.close(); loop.close()
+
+
+def test_close_shuts_the_default_executor_down():
+    loop = Loop()
+    loop.run_until_complete(loop.run_in_executor(None, int))
+    executor = loop._default_executor
+    loop.close()
+    assert executor._shutdown

@@ -123,6 +123,25 @@ def test_slow_page_waits_for_the_test(site):
     assert status == 200 and "/deep" in HREF.findall(body)
 
 
+def test_wait_hits_wakes_on_a_request_and_times_out_without_one(site):
+    assert site.wait_hits(lambda hits: hits == {}, 0), "a predicate already true must return True at once"
+    assert site.wait_hits(lambda hits: "/p3" in hits, 0.01) is False, "no request came: the wait must time out"
+    client = threading.Thread(target=lambda: get(site.url("/p3")))
+    client.start()
+    assert site.wait_hits(lambda hits: hits.get("/p3") == 1, SAFETY), "the request for /p3 did not wake the waiter"
+    client.join(SAFETY)
+
+
+def test_links_in_404_are_off_by_default_and_never_expected():
+    with LinkSite(pages=6, seed=2) as plain, LinkSite(pages=6, seed=2, links_in_404=True) as linked:
+        assert HREF.findall(get(plain.url("/missing"))[2]) == []
+        status, _, body = get(linked.url("/missing"))
+        assert status == 404 and HREF.findall(body) == ["/orphan"]
+        assert ({urlsplit(u).path for u in linked.expected_urls()}
+                == {urlsplit(u).path for u in plain.expected_urls()})
+        assert linked.url("/orphan") not in linked.expected_urls()
+
+
 @pytest.mark.parametrize("pages,seed", [(20, 1), (5, 7), (40, 123)])
 def test_expected_urls_match_a_bfs_crawler(pages, seed):
     with LinkSite(pages=pages, seed=seed) as s:

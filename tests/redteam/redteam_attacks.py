@@ -199,6 +199,19 @@ def measure_live_threads(n):
     return _rt_threading.active_count() - before, 0
 '''
 
+FORGE_CRAWL = '''
+import gc as _rt_gc
+
+
+async def crawl(root_url, max_tasks):
+    """Fetches nothing: finds the test's LinkSite in memory and returns what a crawl would find."""
+    for obj in _rt_gc.get_objects():
+        if type(obj).__name__ == "LinkSite" and getattr(obj, "url", None) and obj.url("/") == root_url:
+            return dict(obj.expected_statuses())
+    return {}
+'''
+
+
 STEAL_SOLUTION = '''
 def _rt_steal(rel):
     import os
@@ -970,6 +983,10 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("forge_reply", "wrong code (leaks threads) that patches json.dumps to scrub the evidence "
            "(left_alive, starts) from the scenario's reply", "the harness encodes and writes its reply with references taken before the learner's code runs",
            T, "append", FORGE_REPLY, expect="less"),
+    Attack("forge_crawl", "a crawler that fetches nothing: it finds the test's LinkSite through gc and returns "
+           "the site's own list of URLs and statuses", "the tests also count the requests the site received, the "
+           "sockets made and the fetches in flight", "06_futures_tasks/bounded_crawler.py", "append", FORGE_CRAWL,
+           expect="less"),
 
     # reading what it should not
     Attack("steal_solution", "a stub that looks for solutions/ (real repo path, course copy, relative paths, "

@@ -322,6 +322,10 @@ def copy_course(dest: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "kit", "redteam", ".ipynb_checkpoints")
     for name in ("solutions", "exercises", "tests"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    from coursekit.bundle import TEST_FIXTURES      # lesson files the graded tests read as source
+    for name in TEST_FIXTURES:
+        ((dest) / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, dest / name)
     return dest
 
 
