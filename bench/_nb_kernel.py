@@ -89,6 +89,12 @@ def _make_impl_class():  # type: ignore[no-untyped-def]
         if timeout is not None and alarm:
             old = signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, timeout)
+        # The kernel's thread runs ipykernel's own asyncio loop, and asyncio.run() refuses to
+        # start inside a running loop: a scenario that calls asyncio.run (lessons 06 and 07) would
+        # fail here and nowhere else. The runner's child has no running loop, so neither does the
+        # call: the kernel's loop is hidden for its duration (events._set_running_loop) and put back.
+        kernel_loop = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)
         try:
             value = fn()
             if isinstance(value, types.CoroutineType):
@@ -104,6 +110,7 @@ def _make_impl_class():  # type: ignore[no-untyped-def]
             err = NotImplementedYet if kind == "NotImplementedError" else LearnerError
             raise err(kind, str(exc), "", "") from exc
         finally:
+            asyncio.events._set_running_loop(kernel_loop)
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, old)

@@ -380,7 +380,7 @@ def transfers(module, kit, balances, moves, yields_top=None, fail_on=None):
 
 def banked(exercise, *args):
     with explained_hang("transfer() never returned: is the lock released on every path?"):
-        got = exercise("bank_transfer").run(transfers, KIT, *args)
+        got = exercise("async_transfer").run(transfers, KIT, *args)
     assert "error" not in got, (f"the transfers waited for something that can never happen - a lock acquired "
                                 f"and never released? {got['error']}")
     return got["value"]
@@ -394,7 +394,7 @@ def count(outcomes):
 def test_fifty_transfers_move_exactly_the_money_there_is(exercise):
     """A=100, B=0, 50 concurrent transfers of 10: 10 succeed, 40 raise InsufficientFunds, A=0, B=100"""
     got = banked(exercise, {"A": 100, "B": 0}, [["A", "B", 10]] * 50)
-    assert got["is_exception"], "bank_transfer.py must define InsufficientFunds as a subclass of Exception"
+    assert got["is_exception"], "async_transfer.py must define InsufficientFunds as a subclass of Exception"
     assert count(got["outcomes"]) == {"InsufficientFunds": 40, "ok": 10} and got["balances"] == {"A": 0, "B": 100}, (
         f"50 transfers of 10 from A=100 to B=0, started together: expected 10 to succeed and 40 to raise "
         f"InsufficientFunds, leaving A=0 and B=100; got {count(got['outcomes'])} and balances {got['balances']}. "

@@ -202,6 +202,7 @@ def _build(root: Path, raw: dict[str, Any]) -> Course:
 def _check_rules(path: Path, course: Course) -> None:
     seen_modules: set[str] = set()
     seen_tasks: set[str] = set()
+    seen_files: dict[str, str] = {}     # file name -> the task that has it
     for i, m in enumerate(course.modules):
         where = f"{path}: modules[{i}] ({m.id})"
         if m.id in seen_modules:
@@ -219,6 +220,11 @@ def _check_rules(path: Path, course: Course) -> None:
                 raise CourseError(f"{twhere}: task id is used twice")
             if t.stem in sys.stdlib_module_names or t.stem in _SHADOWED:
                 raise CourseError(f"{twhere}: file {t.file} would shadow the module {t.stem!r}; rename it")
+            # one name, one module: graders that import a learner's modules in one process (an
+            # in-kernel notebook grader, bench/grade_speed.py's floor) would get the other file
+            if t.file in seen_files:
+                raise CourseError(f"{twhere}: file {t.file} is task {seen_files[t.file]}'s too; give it a name of its own")
+            seen_files[t.file] = t.id
             seen_tasks.add(t.id)
         numbers = [int(t.id.split(".")[1]) for t in m.tasks]
         if numbers != list(range(1, len(numbers) + 1)):

@@ -53,6 +53,7 @@ DELETE = object()
     (mutate(["modules", 1, "tasks", 0, "id"], "02.1"), r"task id must start with 01\."),
     (mutate(["modules", 1, "tasks", 1, "id"], "01.1"), r"used twice"),
     (mutate(["modules", 1, "tasks", 0, "file"], "selectors.py"), r"would shadow the module 'selectors'"),
+    (mutate(["modules", 1, "tasks", 1, "file"], "cost_model.py"), r"file cost_model.py is task 01.1's too"),
     (mutate(["modules", 1, "prerequisites"], ["05_generators"]), r"prerequisite '05_generators'"),
     (mutate(["modules", 0, "extra"], 1), r"modules\[0\] must not contain \{'extra'\} properties"),
     (mutate(["call_timeout"], -1), r"call_timeout"),

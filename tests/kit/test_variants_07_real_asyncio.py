@@ -11,5 +11,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from variant_grading import variant_suite  # noqa: E402
 from variants_07_real_asyncio import SLOW, VARIANTS  # noqa: E402
 
-TASK = {"bounded_gather.py": "07.1", "bank_transfer.py": "07.2", "deadline.py": "07.3"}
+TASK = {"bounded_gather.py": "07.1", "async_transfer.py": "07.2", "deadline.py": "07.3"}
 grades, test_variant_gets_the_right_grade = variant_suite("07_real_asyncio", TASK, VARIANTS, SLOW)

@@ -340,8 +340,8 @@ SLOW: set = set()
 VARIANTS = (
     [("alt_wait", "bounded_gather.py", GATHER_WAIT, None), ("alt_pool", "bounded_gather.py", GATHER_POOL, None)]
     + [(n, "bounded_gather.py", src, must) for n, (src, must) in GATHER_WRONG.items()]
-    + [("alt", "bank_transfer.py", BANK_ALT, None)]
-    + [(n, "bank_transfer.py", src, must) for n, (src, must) in BANK_WRONG.items()]
+    + [("alt", "async_transfer.py", BANK_ALT, None)]
+    + [(n, "async_transfer.py", src, must) for n, (src, must) in BANK_WRONG.items()]
     + [("alt_timeout_at", "deadline.py", DEADLINE_AT, None), ("alt_manual", "deadline.py", DEADLINE_MANUAL, None),
        ("alt_wait_for", "deadline.py", DEADLINE_WAIT_FOR, None)]
     + [(n, "deadline.py", src, must) for n, (src, must) in DEADLINE_WRONG.items()]
