@@ -38,7 +38,9 @@ KILL_PATIENCE = 3.0     # seconds to get rid of every descendant before saying i
 PRELOAD = ("json", "faulthandler", "traceback", "types", "struct", "threading", "queue",
            "collections", "dataclasses", "functools", "itertools", "time", "random",
            "socket", "selectors", "concurrent.futures", "multiprocessing", "multiprocessing.pool",
-           "asyncio", "contextlib", "typing", "inspect", "math", "statistics", "heapq", "bisect")
+           "asyncio", "contextlib", "typing", "inspect", "math", "statistics", "heapq", "bisect",
+           # lesson 06's crawler tests exec lessons/linksite.py (a ThreadingHTTPServer) in every call
+           "http.server", "socketserver", "urllib.parse", "contextvars")
 
 
 def _subreaper() -> None:
