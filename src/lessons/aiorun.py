@@ -26,30 +26,46 @@ from typing import Any, Awaitable, Callable, TypeVar
 T = TypeVar("T")
 
 
-def run(main: Callable[[], Awaitable[T]], *, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
-        debug: bool | None = None, timeout: float | None = 120) -> T:
-    """Call ``main()`` and run the coroutine it returns with ``asyncio.Runner(debug, loop_factory)``
-    in a thread of its own; return its result or raise its exception here.
+def in_thread(func: Callable[..., T], *args: Any, timeout: float | None = None, name: str = "aiorun") -> T:
+    """``func(*args)`` in a fresh thread; its value here, or its exception re-raised here.
 
-    ``timeout`` (seconds) bounds the wait for the thread, so a program that hangs raises
+    asyncio allows one running loop per thread, and a Jupyter kernel's thread already runs one
+    (ipykernel's): ``run_forever`` there raises "Cannot run the event loop while another loop is
+    running". A fresh thread has no running loop, so an experiment runs the same in a notebook, a
+    script and a test. ``timeout`` (seconds) bounds the wait, so a program that hangs raises
     TimeoutError in the cell instead of freezing the kernel (the thread is a daemon)."""
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            with asyncio.Runner(debug=debug, loop_factory=loop_factory) as runner:
-                box["result"] = runner.run(main())
-        except BaseException as exc:  # handed to the caller's thread, re-raised there
+            box["value"] = func(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, re-raised there
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="aiorun", daemon=True)
+    thread = threading.Thread(target=target, name=name, daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise TimeoutError(f"the asyncio program did not finish within {timeout} s")
+        raise TimeoutError(f"{name}: did not finish within {timeout} s")
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    return box["value"]
+
+
+def run(main: Callable[[], Awaitable[T]], *, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+        debug: bool | None = None, timeout: float | None = 120) -> T:
+    """Call ``main()`` and run the coroutine it returns with ``asyncio.Runner(debug, loop_factory)``
+    in a thread of its own (``in_thread``); return its result or raise its exception here.
+    ``timeout`` bounds the wait, as for ``in_thread``."""
+    def target() -> T:
+        with asyncio.Runner(debug=debug, loop_factory=loop_factory) as runner:
+            return runner.run(main())
+    try:
+        return in_thread(target, timeout=timeout)
+    except TimeoutError as exc:
+        if "aiorun: did not finish" in str(exc):
+            raise TimeoutError(f"the asyncio program did not finish within {timeout} s") from None
+        raise
 
 
 def loop_calls(main: Callable[[], Awaitable[Any]], loop_factory: Callable[[], Any]) -> dict[str, list[str]]:

@@ -51,7 +51,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from lessons import probe
+from lessons import probe, pythons
 
 __all__ = [
     "TAGS", "SEED_NAMES", "VERSION_MAP", "POLICY_NAMES", "POLICY_HISTORY", "POLICY_DOCSTRINGS",
@@ -89,42 +89,10 @@ def _run_child(func: Callable[..., None], config: dict[str, Any], *, python: str
     return probe.run_code(python or sys.executable, code, timeout=timeout, env=env)
 
 
-def _version_of(path: str) -> tuple[int, ...] | None:
-    import subprocess
-    try:
-        done = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:3])"],
-                              capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return tuple(int(x) for x in done.stdout.split())
-
-
 def interpreters() -> list[tuple[str, tuple[int, ...]]]:
-    """(path, version) of the interpreters found, oldest first: this one, the free-threaded
-    build ``make freethreaded`` makes (``lessons.freethreaded.find()`` and the path
-    ``scripts/freethreaded.sh --where`` prints), and those in ``$COURSEKIT_PYTHONS`` (paths
-    separated by ``os.pathsep``)."""
-    import subprocess
-
-    from lessons import freethreaded
-    candidates = [sys.executable, str(freethreaded.find() or "")]
-    script = os.path.join(os.path.dirname(probe.SRC_DIR), "scripts", "freethreaded.sh")
-    if os.path.exists(script):
-        try:
-            where = subprocess.run(["bash", script, "--where"], capture_output=True, text=True,
-                                   timeout=30).stdout.split()
-            candidates += where[-1:]
-        except (OSError, subprocess.SubprocessError):
-            pass
-    candidates += os.environ.get("COURSEKIT_PYTHONS", "").split(os.pathsep)
-    found: dict[str, tuple[str, tuple[int, ...]]] = {}     # real path -> (path as given, version)
-    for path in filter(None, candidates):
-        real = os.path.realpath(path)
-        if real not in found and (version := _version_of(path)) is not None:
-            found[real] = (path, version)
-    return sorted(found.values(), key=lambda item: item[1])
+    """(path, version) of the interpreters found, oldest first: ``lessons.pythons.interpreters()``
+    (this one, the free-threaded build, ``make newest-python``'s, ``$COURSEKIT_PYTHONS``)."""
+    return [(i.path, i.version) for i in pythons.interpreters()]
 
 
 def newest_python(at_least: tuple[int, int] = (3, 15)) -> str | None:

@@ -36,11 +36,11 @@ import asyncio
 import functools
 import selectors
 import socket
-import threading
 import time
 import traceback
 from typing import Any, Callable, TypeVar
 
+from lessons import aiorun
 from lessons.eventloop import Loop
 
 __all__ = [
@@ -54,27 +54,11 @@ T = TypeVar("T")
 
 
 def _own_thread(func: Callable[..., T]) -> Callable[..., T]:
-    """Run ``func`` in a thread of its own and return (or raise) what it did.
-
-    asyncio allows one running loop per thread, and a Jupyter kernel's thread already runs
-    one (ipykernel's): ``run_forever`` there raises "Cannot run the event loop while another
-    loop is running". A fresh thread has no running loop, so the experiments run the same in
-    a notebook, a script and a test."""
+    """``func`` run in a thread of its own (``aiorun.in_thread``: no running loop there, so the
+    experiments run the same in a notebook, a script and a test)."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["value"] = func(*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                box["error"] = exc
-        worker = threading.Thread(target=target, name=f"asyncio_probe.{func.__name__}")
-        worker.start()
-        worker.join()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
+        return aiorun.in_thread(functools.partial(func, *args, **kwargs), name=f"asyncio_probe.{func.__name__}")
     return wrapper
 
 

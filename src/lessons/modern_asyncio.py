@@ -14,10 +14,10 @@ Several features are newer than the course's own Python 3.11: eager tasks (3.12)
 ``Queue.shutdown`` (3.13), ``capture_call_graph``, ``python -m asyncio ps/pstree`` and
 ``InterpreterPoolExecutor`` (3.14). So every experiment runs in a *fresh interpreter*
 (``lessons.probe``) of at least the version it needs: the course's own interpreter when it is
-new enough, else the newest one this module can find (``interpreters()``): the interpreter
-``make freethreaded`` builds (``lessons.freethreaded.find()``) and any listed in the
-environment variable ``COURSEKIT_PYTHONS`` (paths separated by ``os.pathsep``). With none new
-enough, the experiment returns ``{"skipped": "skipped: <reason>"}`` instead of failing.
+new enough, else the newest one ``lessons.pythons`` finds (``interpreters()``): Debian's
+python3.15 that ``make newest-python`` installs, the free-threaded build of ``make
+freethreaded`` and any listed in the environment variable ``COURSEKIT_PYTHONS`` (paths
+separated by ``os.pathsep``). With none new enough, the experiment returns ``{"skipped": "skipped: <reason>"}`` instead of failing.
 
 Use::
 
@@ -46,7 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import probe
+from . import probe, pythons
 
 Result = dict[str, Any]
 
@@ -56,50 +56,23 @@ WEDGED_SERVICE = Path(__file__).resolve().parent / "wedged_service.py"
 
 # --- finding an interpreter new enough --------------------------------------------------------
 
-_versions: dict[str, tuple[int, int, int] | None] = {}
-
+# One finder for every lesson: lessons.pythons (this one, the free-threaded build, the
+# interpreter of `make newest-python`, $COURSEKIT_PYTHONS). These names are kept for the cells.
 
 def _version_of(python: str) -> tuple[int, int, int] | None:
-    if python == sys.executable:
-        return tuple(sys.version_info[:3])  # type: ignore[return-value]
-    if python not in _versions:
-        try:
-            done = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:3])"],
-                                  capture_output=True, text=True, timeout=30)
-            parts = done.stdout.split()
-            _versions[python] = tuple(map(int, parts)) if done.returncode == 0 else None  # type: ignore[assignment]
-        except (OSError, subprocess.SubprocessError, ValueError):
-            _versions[python] = None
-    return _versions[python]
+    return pythons.version(python)
 
 
 def interpreters() -> list[tuple[str, tuple[int, int, int]]]:
-    """Every interpreter found, oldest first, as ``(path, (major, minor, micro))``: this one,
-    the free-threaded build of ``make freethreaded``, and those in ``$COURSEKIT_PYTHONS``."""
-    found = [sys.executable]
-    try:
-        from . import freethreaded
-        built = freethreaded.find()
-        if built is not None:
-            found.append(str(built))
-    except Exception:  # noqa: BLE001 - a broken build is simply "not found"
-        pass
-    found += [p for p in os.environ.get("COURSEKIT_PYTHONS", "").split(os.pathsep) if p]
-    seen: dict[str, tuple[int, int, int]] = {}
-    for path in found:
-        version = _version_of(path)
-        if version is not None and path not in seen:
-            seen[path] = version
-    return sorted(seen.items(), key=lambda item: item[1])
+    """Every interpreter found, oldest first, as ``(path, (major, minor, micro))``:
+    ``lessons.pythons.interpreters()``."""
+    return [(i.path, i.version) for i in pythons.interpreters()]
 
 
 def pick(min_version: tuple[int, int]) -> str | None:
     """The interpreter to run an experiment needing ``min_version``: this one if new enough,
-    else the newest found, else None."""
-    if sys.version_info[:2] >= min_version:
-        return sys.executable
-    newest = [path for path, version in interpreters() if version[:2] >= min_version]
-    return newest[-1] if newest else None
+    else the newest found (``lessons.pythons.pick``), else None."""
+    return pythons.pick(min_version)
 
 
 def skipped(min_version: tuple[int, int], python: str | None = None) -> Result:
@@ -109,9 +82,7 @@ def skipped(min_version: tuple[int, int], python: str | None = None) -> Result:
         version = _version_of(python)
         have = "does not run" if version is None else "is " + ".".join(map(str, version))
         return {"skipped": f"skipped: needs Python {need}+ and {python} {have}"}
-    return {"skipped": f"skipped: needs Python {need}+; this is {sys.version.split()[0]} and no "
-                       f"new enough interpreter was found (`make freethreaded` builds 3.13t; list a "
-                       f"newer one in COURSEKIT_PYTHONS)"}
+    return {"skipped": pythons.skip_reason(min_version)}
 
 
 def run_experiment(name: str, *, python: str | None = None, min_version: tuple[int, int] = (3, 11),

@@ -432,24 +432,16 @@ print(json.dumps(out))
 
 
 def newest_python() -> tuple[str | None, str]:
-    """(path, version) of the newest CPython found: the course's free-threaded build
-    (``lessons.freethreaded.find()``, the one ``scripts/freethreaded.sh --where`` prints) or
-    any python3.N on PATH, in pyenv or in ``$COURSEKIT_PYTHONS`` (paths separated by ``os.pathsep``,
-    as lesson 07's modules read it); (None, reason) when none is 3.12 or newer."""
-    import os
-
-    from . import freethreaded, gil_lab     # imported here: they probe the machine
-    include = [str(p) for p in [freethreaded.find()] if p is not None]
-    include += [p for p in os.environ.get("COURSEKIT_PYTHONS", "").split(os.pathsep) if p]
-    found = gil_lab.find_interpreters(include=include)
-    if not found:
-        return None, "no Python interpreter found"
-    newest = found[-1]
-    major_minor = tuple(int(x) for x in newest.version.split(".")[:2])
-    if major_minor < (3, 12):
-        return None, (f"the newest Python found is {newest.version}; eager tasks need 3.12+ "
-                      "(asyncio.eager_task_factory, What's New in Python 3.12)")
-    return newest.path, newest.label
+    """(path, version label) of the newest CPython ``lessons.pythons`` finds that is 3.12 or
+    newer (eager tasks: ``asyncio.eager_task_factory``, What's New in Python 3.12): Debian's
+    python3.15 of ``make newest-python``, the free-threaded build, ``$COURSEKIT_PYTHONS``;
+    (None, reason) when there is none."""
+    from . import pythons                  # imported here: it probes the machine
+    path = pythons.newest((3, 12))
+    found = None if path is None else pythons.info(path)
+    if found is None:
+        return None, pythons.skip_reason((3, 12), "eager tasks (asyncio.eager_task_factory)")
+    return found.path, found.label
 
 
 def first_step(python: str | None = None, timeout: float = 60.0) -> dict[str, Any]:

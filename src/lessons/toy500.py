@@ -58,10 +58,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
+from . import aiorun
 from .eventloop import Loop
 
 __all__ = [
@@ -193,19 +193,7 @@ def run_fixed(coro: Any, loop: Any | None = None) -> Any:
 
 def in_thread(func: Callable[[], T]) -> T:
     """``func()`` in a fresh thread (no running asyncio loop there); its value or exception."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = func()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-    worker = threading.Thread(target=target, name="toy500")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return aiorun.in_thread(func, name="toy500")
 
 
 def _outcome(call: Callable[[], Any]) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lessons import asyncio_internals as ai
+from lessons import pythons
 
 MIRROR = Path("/work/.mirror/sailfishos-mirror+cpython/repo")
 needs_mirror = pytest.mark.skipif(not MIRROR.exists(), reason="no CPython mirror on this machine")
@@ -20,8 +21,16 @@ needs_mirror = pytest.mark.skipif(not MIRROR.exists(), reason="no CPython mirror
 
 def _other_pythons() -> list[str]:
     """Interpreters 3.12+ on this machine (for sys.monitoring): the free-threaded 3.13t the
-    course builds and the newest CPython, when present."""
-    return [path for path, version in ai.interpreters() if version[:2] >= (3, 12)]
+    course builds and the newest CPython (``make newest-python``), when present. Under
+    ``COURSEKIT_REQUIRE_NEWEST=1`` (CI) a missing 3.14+ one fails the test instead."""
+    found = [(path, version) for path, version in ai.interpreters() if version[:2] >= (3, 12)]
+    if pythons.required() and not any(version[:2] >= (3, 14) for _path, version in found):
+        pytest.fail(pythons.skip_reason((3, 14)))
+    return [path for path, _version in found]
+
+
+def _skip_without_newer() -> None:
+    pytest.skip(pythons.skip_reason((3, 12), "sys.monitoring"))
 
 
 # ---------------------------------------------------------------------- pure helpers
@@ -99,20 +108,20 @@ def test_trace_on_this_interpreter():
 
 @pytest.mark.parametrize("force_setprofile", [False, True])
 def test_trace_on_newer_interpreters_agrees_between_tools(force_setprofile):
-    pythons = _other_pythons()
-    if not pythons:
-        pytest.skip("no Python 3.12+ on this machine (make freethreaded builds 3.13t; list a newer one in COURSEKIT_PYTHONS)")
-    for python in pythons:
+    others = _other_pythons()
+    if not others:
+        _skip_without_newer()
+    for python in others:
         trace = ai.trace_server(python, force_setprofile=force_setprofile)
         assert trace["tool"] == ("sys.setprofile" if force_setprofile else "sys.monitoring")
         _check_trace(trace)
 
 
 def test_both_tools_give_the_same_seed_sequence():
-    pythons = _other_pythons()
-    if not pythons:
-        pytest.skip("no Python 3.12+ on this machine (make freethreaded builds 3.13t; list a newer one in COURSEKIT_PYTHONS)")
-    python = pythons[0]
+    others = _other_pythons()
+    if not others:
+        _skip_without_newer()
+    python = others[0]
     by_tool = [[(r["name"], r["caller"]) for r in ai.seed_names(ai.trace_server(python, force_setprofile=f))]
                for f in (False, True)]
     assert by_tool[0] == by_tool[1]
@@ -152,10 +161,10 @@ def test_emfile_backoff_with_a_shortened_delay(backlog):
 
 
 def test_emfile_backoff_on_newer_interpreters():
-    pythons = _other_pythons()
-    if not pythons:
-        pytest.skip("no Python 3.12+ on this machine")
-    for python in pythons:
+    others = _other_pythons()
+    if not others:
+        _skip_without_newer()
+    for python in others:
         _check_emfile(ai.emfile_backoff(0.05, python=python), 0.05)
 
 

@@ -2,12 +2,11 @@
 
 The first group runs on the course's own Python (3.11+). The second needs a newer interpreter
 (3.12+ for eager tasks, 3.13+ for Queue.shutdown, 3.14+ for the introspection tools and
-InterpreterPoolExecutor): the one ``make freethreaded`` builds, or one listed in
-``COURSEKIT_PYTHONS``. Those tests are skipped, with the reason, when none is found, unless
-``COURSEKIT_REQUIRE_NEWEST=1``, which turns every such skip into a failure. CI does not set it:
-``make freethreaded`` builds 3.13t there, because Debian's archive, as reached from CI, serves no
-python3.14 or python3.15 source files (see README, "Versions"); so on CI the 3.12+ and 3.13+
-tests run on 3.13t and the 3.14+ ones are skipped.
+InterpreterPoolExecutor), found by ``lessons.pythons``: Debian sid's python3.15 3.15.2 that ``make
+newest-python`` installs, or one listed in ``COURSEKIT_PYTHONS``. Those tests are skipped, with the
+reason, when none is found, unless ``COURSEKIT_REQUIRE_NEWEST=1``, which turns every such skip into
+a failure. CI sets it (``.ci/run``) and runs ``make newest-python`` first, so on CI every test here
+runs, the 3.14+ ones on 3.15.2.
 """
 
 import os

@@ -34,6 +34,15 @@ PARALLEL = 3
 Variant = tuple[str, str, str, "set[str] | None"]
 
 
+def changed(base: str, changes: list[tuple[str, str]]) -> str:
+    """``base`` with each ``(old, new)`` replaced; each ``old`` must occur exactly once, so that a
+    wrong variant breaks the one rule it names and a reworded alternative cannot silently drift."""
+    for old, new in changes:
+        assert base.count(old) == 1, f"{old!r} occurs {base.count(old)} times, not once"
+        base = base.replace(old, new)
+    return base
+
+
 def grade(lesson: str, task: str, folder: Path, file: str, source: str) -> tuple[int, set[str], str]:
     """Run the lesson's graded tests of ``task`` on its solutions with ``file`` replaced by
     ``source``: (pytest's return code, the names of the failed tests, pytest's output)."""

@@ -9,11 +9,7 @@ Each entry: (name, task file, source text, None for "correct" or the set of test
 """
 
 
-def _changed(base, changes):
-    for old, new in changes:
-        assert base.count(old) == 1, old
-        base = base.replace(old, new)
-    return base
+from variant_grading import changed as _changed
 
 
 # ---------------------------------------------------------------- 06.1 Future
