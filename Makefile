@@ -14,7 +14,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded sandbox-tools lesson-tools test-in-place browser-tools browser
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded newest-python landscape-cache sandbox-tools lesson-tools test-in-place browser-tools browser
 
 lab: $(READY)
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
@@ -24,7 +24,7 @@ lab: $(READY)
 test: $(READY)
 	@$(SHELL) scripts/as-committed.sh $(MAKE) --no-print-directory VENV=$(abspath $(VENV)) -o $(abspath $(READY)) test-in-place
 
-test-in-place: $(READY) sandbox-tools lesson-tools freethreaded check-generated kit graded teeth redteam nbval browser
+test-in-place: $(READY) sandbox-tools lesson-tools freethreaded newest-python landscape-cache check-generated kit graded teeth redteam nbval browser
 	@echo "make test: every check passed"
 
 venv: $(READY)
@@ -86,7 +86,7 @@ browser-tools:
 	    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; \
 	  else echo "make: note: chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; fi; }
 
-browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00, 02, 03, 04 run clean; widgets, plots, check()
+browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00, 02, 03, 04, 06, 09 run clean; widgets, plots, check()
 	$(BIN)/pytest -q -rs -p no:cacheprovider tests/browser
 
 nbval: $(READY)        ## every lesson notebook re-run and compared with its stored outputs
@@ -106,7 +106,8 @@ notebooks: $(READY)    ## run every lesson text (notebooks/<id>.md) into its not
 # 3.11.0-3.11.4 such as Debian 12's): pip then picks releases every supported Python can
 # install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
-          nbformat nbclient ipykernel psutil jupytext playwright uvloop
+          nbformat nbclient ipykernel psutil jupytext playwright uvloop greenlet gevent tornado \
+          trio curio sanic
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check $(DIRECT)
@@ -121,6 +122,19 @@ lock:
 # in .venv. First run: 3-4 minutes on 2 cores; then instant. See scripts/freethreaded.sh.
 freethreaded: $(READY)
 	$(SHELL) scripts/freethreaded.sh
+
+# The newest CPython Debian packages (sid's python3.15 3.15.2, GIL build) for lesson 07's 3.14+
+# cells, installed from Debian's signed archive with sid's libc beside it (patchelf points the
+# binary there) into ~/.cache/coursekit/python-3.15 (COURSEKIT_CACHE overrides). First run:
+# about 10 s; then instant. Not amd64 / not Debian: a note. See scripts/newest-python.sh.
+newest-python:
+	$(SHELL) scripts/newest-python.sh
+
+# Lesson 08 tries to pip-install meinheld 1.0.2 (with and without its greenlet<0.5 pin) on the
+# venv's Python and on the free-threaded build; the notebook only reads the answers, kept in
+# ~/.cache/coursekit/landscape_runs. About 60 s the first time (pip compiles C), then instant.
+landscape-cache: $(READY) freethreaded
+	PYTHONPATH=src $(BIN)/python -m lessons.landscape_runs --warm
 
 clean:
 	rm -rf $(VENV) .coursekit .pytest_cache

@@ -58,7 +58,9 @@ from .manifest import MANIFEST, Course, load_course
 # against the installed packages' metadata by tests/kit/test_bundle.py). Versions come from
 # requirements.txt, so Gradescope runs the same releases as `make test`.
 GRADER_PACKAGES = ("pytest", "pytest-timeout", "PyYAML", "fastjsonschema", "psutil",
-                   "iniconfig", "packaging", "pluggy", "Pygments")
+                   "iniconfig", "packaging", "pluggy", "Pygments",
+                   # lesson 08's graded learner code imports greenlet in the sandboxed child
+                   "greenlet")
 REQUIREMENTS = "requirements.txt"
 GRADER_REQUIREMENTS = "grader-requirements.txt"
 INSTRUCTOR_TESTS = "instructor_tests"

@@ -30,6 +30,17 @@ module beside the lesson:
   modern_asyncio.py, wedged_service.py
                    lesson 07: the modern API as experiments; a deadlocked service for ps/pstree
   virtual_time.py  lesson 07: an asyncio loop whose clock jumps (deterministic timeouts)
+  pythons.py       lessons 02-09: the one finder of other interpreters (3.13t, Debian's 3.15)
+  stackful.py      lesson 08: greenlet's switch/parent/throw traced, memory per suspended
+                   greenlet vs depth, switch costs
+  gevent_lab.py, both_ways.py
+                   lesson 08: gevent's hub, loops, patching and freezes; one program stackful
+                   and stackless
+  landscape_runs.py
+                   lesson 08: uvloop, Sanic, tornado, curio, trio and meinheld, run
+  multicore.py     lesson 09: one loop one core, offloading, the bridges, pickling, start
+                   methods, after the GIL
+  fib_service.py   lesson 09: the fib service four ways, pre-fork spreading, the plot
 
 Nothing here imports ``coursekit``, and ``coursekit`` imports nothing from here: the grader's
 bundle ships the machinery only.

@@ -1,4 +1,4 @@
-"""Lessons 00, 02, 03 and 04 in JupyterLab in a real browser, as a learner uses them (`make browser`).
+"""Lessons 00, 02, 03, 04, 06 and 09 in JupyterLab in a real browser, as a learner uses them (`make browser`).
 
 Each lesson is opened in the course's JupyterLab (served from a temporary copy of the course),
 Edit > Clear Outputs of All Cells, then Run > Run All Cells runs it in a fresh kernel; then:
@@ -8,7 +8,10 @@ to the server on 127.0.0.1. Lesson 00: `check("00.1")` shows ✗ lines on the st
 once the exercise file is saved solved. Lesson 02: a matplotlib plot renders, and the
 ipywidgets slider renders and its value reaches the kernel (moving it redraws the plot the
 kernel draws). Lesson 03: the c10k plot renders. Lesson 04: the loop stepper renders, and each
-click on its "next pass" button reaches the kernel, which redraws the loop's state. Each test
+click on its "next pass" button reaches the kernel, which redraws the loop's state. Lesson 06:
+its loops run inside the kernel's own (they run in threads of their own) and the stack-depth
+plot renders. Lesson 09: its process pools and pre-forked servers run from the kernel, and the
+fib-service plot renders in its own cell. Each test
 leaves a screenshot of its lesson in its pytest tmp dir.
 
 Elements are found by JupyterLab's and ipywidgets' classes, not by lesson text, so that
@@ -40,7 +43,8 @@ CLEAR_ALL = "li.lm-Menu-item[data-command='editmenu:clear-all']"
 # Generous bounds: they only stop a hung run. Lesson 02 measures for about a minute on an idle
 # 2-core machine, about twice that with both cores busy.
 KERNEL_START_S = 120
-RUN_ALL_S = {"00_start_here": 240, "02_gil": 480, "03_selectors": 480, "04_event_loop": 240}
+RUN_ALL_S = {"00_start_here": 240, "02_gil": 480, "03_selectors": 480, "04_event_loop": 240,
+             "06_futures_tasks": 300, "09_multicore": 480}
 
 
 class Notebook:
@@ -311,3 +315,29 @@ def test_lesson_04_runs_clean_and_its_stepper_steps_the_loop(open_lesson: Any, t
     nb.assert_no_toasts()
     nb.assert_only_local_traffic()
     nb.screenshot(tmp_path / "lesson-04.png", cell)
+
+
+def test_lesson_06_runs_clean_and_draws_its_stack_depth_plot(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("06_futures_tasks")
+    seconds = nb.clear_and_run_all()
+    print(f"06_futures_tasks: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    assert rendered_plots(nb) >= 1, "06_futures_tasks: the stack-depth plot did not render"
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-06.png", nb.cell("toy500.stack_depths()"))
+
+
+def test_lesson_09_runs_clean_and_draws_the_fib_service_plot(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("09_multicore")
+    seconds = nb.clear_and_run_all()
+    print(f"09_multicore: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    fib = nb.cell("fs.plot(results)")
+    loaded = fib.evaluate("c => [...c.querySelectorAll(\".jp-OutputArea-output[data-mime-type='image/png'] img\")]"
+                          ".filter(i => i.complete && i.naturalWidth > 0).length")
+    assert loaded == 1, f"09_multicore: the fib-service plot did not render in its cell ({loaded} images)"
+    assert rendered_plots(nb) >= 2, "09_multicore: the speed-up plot did not render"
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-09.png", fib)
