@@ -852,6 +852,11 @@ def map_in_workers(module, probe, calls, start_method="spawn"):
             raise RuntimeError(f"task 02.4 builds its own pool from Process and Queue; {name} is off limits")
         return refuse
 
+    # Restored in the finally below: a call must leave the process as it found it, so that the
+    # scenario means the same wherever it runs (bench/_floor.py runs every call in one process).
+    real_inits = [(multiprocessing.pool.Pool, multiprocessing.pool.Pool.__init__),
+                  (concurrent.futures.process.ProcessPoolExecutor,
+                   concurrent.futures.process.ProcessPoolExecutor.__init__)]
     multiprocessing.pool.Pool.__init__ = off_limits("multiprocessing.Pool")
     concurrent.futures.process.ProcessPoolExecutor.__init__ = off_limits("concurrent.futures.ProcessPoolExecutor")
 
@@ -893,6 +898,8 @@ def map_in_workers(module, probe, calls, start_method="spawn"):
                         "alive_after": len(multiprocessing.active_children())})
     finally:
         kind._Popen = staticmethod(real_popen)
+        for cls, init in real_inits:
+            cls.__init__ = init
         shutil.rmtree(folder, ignore_errors=True)
     return {"calls": out, "caller": os.getpid()}
 
