@@ -565,6 +565,7 @@ def plot(results: Sequence[dict[str, Any]]) -> Any:
                   "short p99": [r["short_p99"] for r in results]},
                  "s", log=True, title="short request (fib(1)) latency")
     left.tick_params(axis="x", labelsize=7)
+    plt.setp(left.get_xticklabels(), rotation=30, ha="right")   # seven two-line labels: no overlap
     bar_compare(right, labels, [r["long_rps"] for r in results], "req/s",
                 title=f"long requests (fib({results[0]['long_n']})) per second")
     right.tick_params(axis="y", labelsize=7)
