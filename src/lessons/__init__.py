@@ -41,6 +41,13 @@ module beside the lesson:
   multicore.py     lesson 09: one loop one core, offloading, the bridges, pickling, start
                    methods, after the GIL
   fib_service.py   lesson 09: the fib service four ways, pre-fork spreading, the plot
+  channels.py      lesson 10: Go's channels (unbuffered, buffered, close, select) on threads
+                   and on the teaching event loop
+  gmp_sim.py       lessons 10-11: a G-M-P scheduler simulator after Go 1.27's runtime,
+                   printing schedtrace lines in Go's format; its stepper and timeline
+  golang.py, go/   lessons 10-11: the Go toolchains `make go` installs, the lessons' Go
+                   programs, their runs, and quotes of the runtime's own source
+  units.py         lessons 10-11: kernel threads and memory per thread, task and greenlet
 
 Nothing here imports ``coursekit``, and ``coursekit`` imports nothing from here: the grader's
 bundle ships the machinery only.

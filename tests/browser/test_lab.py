@@ -1,4 +1,4 @@
-"""Lessons 00, 02, 03, 04, 06 and 09 in JupyterLab in a real browser, as a learner uses them (`make browser`).
+"""Lessons 00, 02, 03, 04, 06, 09 and 10 in JupyterLab in a real browser, as a learner uses them (`make browser`).
 
 Each lesson is opened in the course's JupyterLab (served from a temporary copy of the course),
 Edit > Clear Outputs of All Cells, then Run > Run All Cells runs it in a fresh kernel; then:
@@ -11,7 +11,9 @@ kernel draws). Lesson 03: the c10k plot renders. Lesson 04: the loop stepper ren
 click on its "next pass" button reaches the kernel, which redraws the loop's state. Lesson 06:
 its loops run inside the kernel's own (they run in threads of their own) and the stack-depth
 plot renders. Lesson 09: its process pools and pre-forked servers run from the kernel, and the
-fib-service plot renders in its own cell. Each test
+fib-service plot renders in its own cell. Lesson 10: real Go runs from the kernel, the G-M-P
+timeline renders, and each click on the G-M-P stepper's "step" button reaches the kernel, which
+redraws the simulator's state. Each test
 leaves a screenshot of its lesson in its pytest tmp dir.
 
 Elements are found by JupyterLab's and ipywidgets' classes, not by lesson text, so that
@@ -44,7 +46,7 @@ CLEAR_ALL = "li.lm-Menu-item[data-command='editmenu:clear-all']"
 # 2-core machine, about twice that with both cores busy.
 KERNEL_START_S = 120
 RUN_ALL_S = {"00_start_here": 240, "02_gil": 480, "03_selectors": 480, "04_event_loop": 240,
-             "06_futures_tasks": 300, "09_multicore": 480}
+             "06_futures_tasks": 300, "09_multicore": 480, "10_goroutines": 300}
 
 
 class Notebook:
@@ -341,3 +343,29 @@ def test_lesson_09_runs_clean_and_draws_the_fib_service_plot(open_lesson: Any, t
     nb.assert_no_toasts()
     nb.assert_only_local_traffic()
     nb.screenshot(tmp_path / "lesson-09.png", fib)
+
+
+@pytest.mark.timeout(480)
+def test_lesson_10_runs_clean_and_its_gmp_stepper_steps_the_simulator(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("10_goroutines")
+    seconds = nb.clear_and_run_all()
+    print(f"10_goroutines: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    assert rendered_plots(nb) >= 1, "10_goroutines: the G-M-P timeline did not render"
+
+    cell = nb.cell("gmp_sim.stepper()")
+    cell.scroll_into_view_if_needed()
+    state = cell.locator(".gmp-stepper-state").first
+    state.wait_for(state="visible")
+    button = cell.locator("button", has_text=re.compile(r"^\s*step\s*$")).first
+    for click in range(3):
+        before = state.text_content()
+        button.click()
+        # the kernel runs one scheduling event and redraws the state: the text must change
+        nb.wait("([el, before]) => el.textContent !== before", 60,
+                f"the stepper's state redrawn after click {click + 1}", arg=[state.element_handle(), before])
+    nb.wait_idle(60, "the steps finished")
+    nb.assert_clean()
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-10.png", cell)

@@ -18,6 +18,7 @@ start first. A lesson's test file is then three lines::
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 import subprocess
@@ -50,9 +51,18 @@ def grade(lesson: str, task: str, folder: Path, file: str, source: str) -> tuple
     shutil.copytree(ROOT / "solutions" / lesson, target, ignore=shutil.ignore_patterns("__pycache__"))
     (target / file).write_text(source, encoding="utf-8")
     tests = f"tests/test_{lesson}.py"
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:nbval", "-rf",
-                           str(ROOT / tests), f"--target={folder}", f"--task={task}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:nbval", "-rf",
+               str(ROOT / tests), f"--target={folder}", f"--task={task}"]
+    for attempt in range(3):
+        try:
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+            break
+        except OSError as exc:
+            # Starting the child failed before it ran a line (seen once: EFAULT from the
+            # vfork+exec of _posixsubprocess while other pool threads were starting theirs), so
+            # no verdict was lost: start it again. Any other failure is the test's to report.
+            if exc.errno not in (errno.EFAULT, errno.EAGAIN) or attempt == 2:
+                raise
     return done.returncode, set(re.findall(rf"FAILED {re.escape(tests)}::(\w+)", done.stdout)), done.stdout
 
 
