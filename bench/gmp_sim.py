@@ -12,9 +12,8 @@ to one CPU (``os.sched_setaffinity``).  Its work is counted as *scheduling event
 n * (k + 1) + 1, 1.1 million by default; it prints them with the wall and CPU time of the run
 (the goal: at most 5 s), the time per event, and the simulated duration.
 
-Real Go: the bench writes the same program to a temporary folder, builds it with Go 1.27.3
-(``~/.cache/coursekit/go-1.27.3``, ``make go``; ``GOTOOLCHAIN=local GOPROXY=off``, nothing is
-downloaded), runs it with ``GOMAXPROCS=--procs`` and prints its wall time (measured inside the
+Real Go: the same program, ``src/lessons/go/gosched.go``, built and run by ``lessons.golang``
+with Go 1.27.3 (``make go``; ``GOTOOLCHAIN=local GOPROXY=off``, nothing is downloaded), with ``GOMAXPROCS=--procs`` and prints its wall time (measured inside the
 program, from before the first ``go`` to the end of ``wg.Wait()``), then the ratio sim/real.
 Without Go (or with ``--no-go``) it says so and prints only the simulator's numbers.  The bench
 prints; it asserts nothing.  The machine's load is printed too: on a loaded machine the wall
@@ -27,65 +26,15 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lessons import gmp_sim as gs  # noqa: E402
+from lessons import gmp_sim as gs, golang  # noqa: E402
 
-GO_RELEASE = "1.27.3"
-
-GO_PROGRAM = r"""// Written by bench/gmp_sim.py: n goroutines, each k x (burn work_ns, runtime.Gosched()).
-package main
-
-import (
-	"encoding/json"
-	"flag"
-	"os"
-	"runtime"
-	"sync"
-	"time"
-)
-
-var sink uint64
-
-func burn(d time.Duration) {
-	t0 := time.Now()
-	for time.Since(t0) < d {
-		sink++
-	}
-}
-
-func main() {
-	n := flag.Int("n", 100000, "goroutines")
-	k := flag.Int("k", 10, "rounds of work + Gosched per goroutine")
-	workNs := flag.Int("work-ns", 1000, "ns of CPU per round")
-	flag.Parse()
-	d := time.Duration(*workNs)
-	start := time.Now()
-	var wg sync.WaitGroup
-	wg.Add(*n)
-	for i := 0; i < *n; i++ {
-		go func() {
-			for j := 0; j < *k; j++ {
-				burn(d)
-				runtime.Gosched()
-			}
-			wg.Done()
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start)
-	json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"ns": el.Nanoseconds(), "gomaxprocs": runtime.GOMAXPROCS(0),
-	})
-}
-"""
 
 
 def _worker(wg: gs.WaitGroup, k: int, work_ns: int):
@@ -115,28 +64,6 @@ def run_sim(n: int, k: int, work_ns: int, procs: int) -> dict[str, float]:
             "global_batches": st["global_batches"], "threads": st["threads"]}
 
 
-def go_binary() -> Path | None:
-    cache = Path(os.environ.get("COURSEKIT_CACHE") or
-                 Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursekit")
-    go = cache / f"go-{GO_RELEASE}" / "go" / "bin" / "go"
-    return go if go.exists() else None
-
-
-def run_go(go: Path, n: int, k: int, work_ns: int, procs: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="gmpsim-bench-") as tmp:
-        d = Path(tmp)
-        (d / "main.go").write_text(GO_PROGRAM, "utf-8")
-        (d / "go.mod").write_text("module gmpbench\n\ngo 1.24\n", "utf-8")
-        env = dict(os.environ, GOTOOLCHAIN="local", GOPROXY="off", GOFLAGS="-mod=mod",
-                   GOCACHE=str(d / "gocache"), GOPATH=str(d / "gopath"), CGO_ENABLED="0")
-        subprocess.run([str(go), "build", "-o", str(d / "bench"), "."], cwd=d, env=env,
-                       check=True, capture_output=True, timeout=600)
-        out = subprocess.run([str(d / "bench"), "-n", str(n), "-k", str(k), "-work-ns", str(work_ns)],
-                             env=dict(os.environ, GOMAXPROCS=str(procs)), check=True,
-                             capture_output=True, text=True, timeout=600)
-        return json.loads(out.stdout)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="goroutines (default 100,000)")
@@ -162,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
           f"({per:,.0f} ns wall per event; goal <= 5 s)")
     print(f"  simulated run: {r['sim_ns'] / 1e6:,.1f} ms of Go time; {r['actions']:,} heap events, "
           f"{r['steals']:,} steals, {r['global_batches']:,} global batches, {r['threads']} threads")
-    go = None if args.no_go else go_binary()
-    if go is None:
-        why = "--no-go" if args.no_go else f"Go {GO_RELEASE} is not installed (make go)"
-        print(f"real Go: skipped ({why}); only the simulator's time above")
+    why = "--no-go" if args.no_go else golang.skip_reason()
+    if why:
+        print(f"real Go: {why}; only the simulator's time above")
         return 0
-    g = run_go(go, args.n, args.k, args.work_ns, args.procs)
+    g = json.loads(golang.run("gosched", "-n", str(args.n), "-k", str(args.k), "-work-ns", str(args.work_ns),
+                              gomaxprocs=args.procs, timeout=600).stdout)
     real = g["ns"] / 1e9
-    print(f"real Go {GO_RELEASE} (GOMAXPROCS={g['gomaxprocs']}): {real * 1e3:,.1f} ms wall for the same "
+    print(f"real Go {golang.CURRENT} (GOMAXPROCS={g['gomaxprocs']}): {real * 1e3:,.1f} ms wall for the same "
           f"program ({g['ns'] / r['schedules']:,.0f} ns per scheduling event)")
     print(f"ratio sim/real: {r['wall'] / real:,.0f}x wall (CPU {r['cpu'] / real:,.0f}x); "
           f"the simulator predicted {r['sim_ns'] / g['ns']:.2f}x real Go's duration")

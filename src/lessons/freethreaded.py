@@ -43,16 +43,8 @@ from . import probe
 __all__ = ["BUILD_HINT", "CACHE", "KERNEL_NAME", "NotBuiltError", "PYTHON", "VENV_PYTHON", "find", "run"]
 
 
-def _cache_dir() -> Path:
-    """``$COURSEKIT_CACHE``, else ``$XDG_CACHE_HOME/coursekit``, else ``~/.cache/coursekit``:
-    the same rule as ``scripts/freethreaded.sh``."""
-    if explicit := os.environ.get("COURSEKIT_CACHE"):
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursekit"
-
-
 #: The cache ``make freethreaded`` builds into; read once, at import, from the environment.
-CACHE: Path = _cache_dir()
+CACHE: Path = probe.cache_dir()
 #: Where the free-threaded interpreter is once built (whether or not it exists now).
 PYTHON: Path = CACHE / "python-3.13t" / "bin" / "python3.13t"
 #: The venv behind the Jupyter kernel: ipykernel, numpy, matplotlib, greenlet 3.2.2.

