@@ -623,8 +623,9 @@ def _command(rt: Runtime, experiment: str, args: Sequence[str]) -> tuple[list[st
         return [sys.executable, "-P", "-m", "lessons.polyglot", rt.key, experiment, *args], _clean_env()
     if rt.family == "erlang":
         beams = _build(rt, experiment)
+        # ERL_CRASH_DUMP_SECONDS=0: a crashing erl writes no erl_crash.dump into its cwd (PROGRAMS)
         return [_which("erl") or "erl", "-noshell", "+S", "1:1", "-pa", str(beams),
-                "-run", experiment, "main", *args], _clean_env()
+                "-run", experiment, "main", *args], _clean_env({"ERL_CRASH_DUMP_SECONDS": "0"})
     if rt.family == "lua":
         exe = (_lua54() if rt.variant == "lua5.4" else _which("luajit")) or rt.variant
         return [exe, str(_source(f"{experiment}.lua")), *args], _clean_env()
