@@ -20,6 +20,7 @@ A lesson that fails to run keeps its old notebook: nothing is written.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -172,9 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"ran {execute(source)}")
         except Exception as exc:  # nbclient: CellExecutionError, DeadKernelError, TimeoutError...
-            first = str(exc).strip().splitlines()
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+            # The failing line of the cell ("---> 25 assert ..."), so the one-line error says where.
+            where = [line.split(">", 1)[-1].strip() for line in lines if re.match(r"\s*-+>", line)]
             print(f"coursekit notebooks: error: {source}: {type(exc).__name__}: "
-                  f"{first[-1] if first else ''} (the old notebook is kept)", file=sys.stderr)
+                  f"{lines[-1] if lines else ''}{f' at: {where[0]}' if where else ''} (the old notebook is kept)",
+                  file=sys.stderr)
             status = 1
     if args.check and status == 0:
         print(f"coursekit notebooks: {len(sources)} notebooks match their text sources")

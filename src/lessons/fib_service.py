@@ -382,39 +382,62 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def run_load(port: int, seconds: float, long_n: int = LONG_N, long_clients: int = 2,
-             short_clients: int = 1, short_n: int = SHORT_N) -> dict[str, Any]:
+             short_clients: int = 1, short_n: int = SHORT_N, *, held: bool = False,
+             timeout: float = 120.0) -> dict[str, Any]:
     """Long and short clients, back to back, until ``seconds`` have passed; their latencies.
 
-    Run it in a process of its own (``main(["load", ...])``), so that the clients do not
-    share a GIL or a core's time with the server they measure.
+    Each request opens a connection of its own, or, with ``held``, each client holds one
+    connection for all its requests (the capstone's way: a service per connection is what it
+    compares); ``timeout`` bounds each wait for an answer. Run it in a process of its own (``main(["load", ...])``), so that the clients do
+    not share a GIL or a core's time with the server they measure.
     """
-    expect_long, expect_short = fib(long_n), fib(short_n)
+    expect = {long_n: fib(long_n), short_n: fib(short_n)}
     latencies: dict[str, list[float]] = {"long": [], "short": []}
     errors: list[str] = []
     lock = threading.Lock()
     deadline = [0.0]
 
-    def client(kind: str, n: int, expect: int) -> None:
-        mine = []
-        try:
-            if start_together.wait() == 0:
-                deadline[0] = time.perf_counter() + seconds
-            start_together.wait()
+    def go_together() -> None:
+        if start_together.wait() == 0:
+            deadline[0] = time.perf_counter() + seconds
+        start_together.wait()
+
+    def on_new_connections(n: int, mine: list[float]) -> None:
+        go_together()
+        while time.perf_counter() < deadline[0]:
+            value, took = request(port, n, timeout)
+            if value != expect[n]:
+                raise ValueError(f"fib({n}) came back as {value}, not {expect[n]}")
+            mine.append(took)
+
+    def on_one_connection(n: int, mine: list[float]) -> None:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            reader = sock.makefile("rb")
+            go_together()                  # connected first: connecting is not what is timed
+            line = b"%d\n" % n
             while time.perf_counter() < deadline[0]:
-                value, took = request(port, n)
-                if value != expect:
-                    raise ValueError(f"fib({n}) came back as {value}, not {expect}")
-                mine.append(took)
+                start = time.perf_counter()
+                sock.sendall(line)
+                answer = reader.readline()
+                if answer != b"%d\n" % expect[n]:
+                    raise ValueError(f"fib({n}) was answered {answer!r}")
+                mine.append(time.perf_counter() - start)
+
+    def client(kind: str, n: int) -> None:
+        mine: list[float] = []
+        try:
+            (on_one_connection if held else on_new_connections)(n, mine)
         except Exception as exc:   # reported, never swallowed
             with lock:
-                errors.append(f"{kind} client: {exc!r}")
+                errors.append(f"{kind} client: {type(exc).__name__}: {exc}")
+            start_together.abort()         # a client that failed before the start frees the others
         with lock:
             latencies[kind].extend(mine)
 
     # Barrier.wait() returns 0 in one thread only: that one sets the deadline, then all go.
     start_together = threading.Barrier(long_clients + short_clients)
-    threads = ([threading.Thread(target=client, args=("long", long_n, expect_long)) for _ in range(long_clients)]
-               + [threading.Thread(target=client, args=("short", short_n, expect_short)) for _ in range(short_clients)])
+    threads = ([threading.Thread(target=client, args=("long", long_n)) for _ in range(long_clients)]
+               + [threading.Thread(target=client, args=("short", short_n)) for _ in range(short_clients)])
     began = time.perf_counter()
     for t in threads:
         t.start()

@@ -769,8 +769,9 @@ def cost_by_version(n: int = 20, loops: int = 10, repeats: int = 5,
 
 def capabilities(python: str | None = None) -> dict[str, Any]:
     """What the interpreter at ``python`` (default: this one) offers: ``greenlet`` (its version
-    or None), ``monitoring`` (sys.monitoring, 3.12+), ``gil``, and what ``"auto"`` picks there
-    (``backend``, ``hook``)."""
+    or None), ``monitoring`` (sys.monitoring, 3.12+), ``free_threaded`` (a build without the
+    GIL, PEP 703), ``gil`` (is it on now: importing greenlet turns it back on), and what
+    ``"auto"`` picks there (``backend``, ``hook``)."""
     if python is not None:
         return _child(python, ["capabilities"])
     try:
@@ -779,7 +780,9 @@ def capabilities(python: str | None = None) -> dict[str, Any]:
     except ImportError:
         version = None
     backend, hook = _resolve("auto", "auto")
+    import sysconfig
     return {"python": sys.version.split()[0], "greenlet": version, "monitoring": hasattr(sys, "monitoring"),
+            "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
             "gil": getattr(sys, "_is_gil_enabled", lambda: True)(), "backend": backend, "hook": hook}
 
 

@@ -1,4 +1,4 @@
-"""Lessons 00, 02, 03, 04, 06, 09 and 10 in JupyterLab in a real browser, as a learner uses them (`make browser`).
+"""Lessons 00, 02, 03, 04, 06, 09, 10 and 12 in JupyterLab in a real browser, as a learner uses them (`make browser`).
 
 Each lesson is opened in the course's JupyterLab (served from a temporary copy of the course),
 Edit > Clear Outputs of All Cells, then Run > Run All Cells runs it in a fresh kernel; then:
@@ -13,7 +13,9 @@ its loops run inside the kernel's own (they run in threads of their own) and the
 plot renders. Lesson 09: its process pools and pre-forked servers run from the kernel, and the
 fib-service plot renders in its own cell. Lesson 10: real Go runs from the kernel, the G-M-P
 timeline renders, and each click on the G-M-P stepper's "step" button reaches the kernel, which
-redraws the simulator's state. Each test
+redraws the simulator's state. Lesson 12: the other languages' programs run from the kernel,
+the hand-off, starvation and capstone plots render each in its own cell, and check() shows ✗
+lines for the unwritten exercises. Each test
 leaves a screenshot of its lesson in its pytest tmp dir.
 
 Elements are found by JupyterLab's and ipywidgets' classes, not by lesson text, so that
@@ -46,7 +48,8 @@ CLEAR_ALL = "li.lm-Menu-item[data-command='editmenu:clear-all']"
 # 2-core machine, about twice that with both cores busy.
 KERNEL_START_S = 120
 RUN_ALL_S = {"00_start_here": 240, "02_gil": 480, "03_selectors": 480, "04_event_loop": 240,
-             "06_futures_tasks": 300, "09_multicore": 480, "10_goroutines": 300}
+             "06_futures_tasks": 300, "09_multicore": 480, "10_goroutines": 300,
+             "12_coroutine_models": 600}
 
 
 class Notebook:
@@ -279,6 +282,11 @@ def rendered_plots(nb: Notebook) -> int:
         ".jp-OutputArea-output[data-mime-type='image/png'] img",
         "imgs => imgs.filter(i => i.complete && i.naturalWidth > 0 && !i.closest('.jupyter-widgets')).length")
 
+def images_in(cell: Any) -> int:
+    """How many matplotlib images have loaded in one cell's output."""
+    return cell.evaluate("c => [...c.querySelectorAll(\".jp-OutputArea-output[data-mime-type='image/png'] img\")]"
+                         ".filter(i => i.complete && i.naturalWidth > 0).length")
+
 
 @pytest.mark.timeout(720)
 def test_lesson_03_runs_clean_and_draws_its_plots(open_lesson: Any, tmp_path: Path) -> None:
@@ -336,8 +344,7 @@ def test_lesson_09_runs_clean_and_draws_the_fib_service_plot(open_lesson: Any, t
     print(f"09_multicore: Run All took {seconds:.1f} s")
     nb.assert_clean()
     fib = nb.cell("fs.plot(results)")
-    loaded = fib.evaluate("c => [...c.querySelectorAll(\".jp-OutputArea-output[data-mime-type='image/png'] img\")]"
-                          ".filter(i => i.complete && i.naturalWidth > 0).length")
+    loaded = images_in(fib)
     assert loaded == 1, f"09_multicore: the fib-service plot did not render in its cell ({loaded} images)"
     assert rendered_plots(nb) >= 2, "09_multicore: the speed-up plot did not render"
     nb.assert_no_toasts()
@@ -369,3 +376,22 @@ def test_lesson_10_runs_clean_and_its_gmp_stepper_steps_the_simulator(open_lesso
     nb.assert_no_toasts()
     nb.assert_only_local_traffic()
     nb.screenshot(tmp_path / "lesson-10.png", cell)
+
+
+
+@pytest.mark.timeout(900)
+def test_lesson_12_runs_clean_and_draws_every_runtimes_plots(open_lesson: Any, tmp_path: Path) -> None:
+    nb = open_lesson("12_coroutine_models")
+    seconds = nb.clear_and_run_all()
+    print(f"12_coroutine_models: Run All took {seconds:.1f} s")
+    nb.assert_clean()
+    for source, what in (("polyglot.plot_handoffs(pipelines)", "the hand-off plot"),
+                         ("polyglot.plot_starvation(starved)", "the starvation plot"),
+                         ("capstone.plot(reference)", "the capstone plot")):
+        assert images_in(nb.cell(source)) == 1, f"12_coroutine_models: {what} did not render in its cell"
+    stub = nb.cell('check("12.1")').locator(".jp-OutputArea").text_content()
+    crosses = len(re.findall(r"(?m)^\s*✗", stub))
+    assert crosses >= 10 and "✓" not in stub, f"check(\"12.1\") on the stub should show a ✗ per test:\n{stub}"
+    nb.assert_no_toasts()
+    nb.assert_only_local_traffic()
+    nb.screenshot(tmp_path / "lesson-12.png", nb.cell("polyglot.plot_starvation(starved)"))

@@ -175,3 +175,29 @@ def test_the_other_programs_beside_the_experiments_run_through_run(key, program)
     result = polyglot.run(key, program)
     assert result.ok, result.why()
     assert result.stdout.splitlines()[-1].startswith("runtime "), result.stdout[-300:]
+
+
+# Task 12.3's reference answers for hog_starves must agree with what the runtimes do here: the
+# tests above hold each runtime's `preempts` to the measured starvation run, so a key that
+# disagrees with `preempts` disagrees with the measurement (and would grade learners wrongly).
+AXES_TO_POLYGLOT = {
+    "python_threads": ("python_threads",), "python_generators": ("python_generators",),
+    "asyncio": ("python_asyncio",), "greenlet": ("python_greenlet",), "gevent": ("python_gevent",),
+    "lua": ("lua54", "luajit"), "go": ("go",), "erlang": ("erlang",), "rust_async": ("rust_async",),
+    "java_platform": ("java_platform",), "java_virtual": ("java_virtual",), "kotlin": ("kotlin",),
+    "scala_actors": ("scala_actors",),
+}
+
+
+def test_task_12_3s_key_for_a_hog_agrees_with_the_measured_runtimes():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "solutions" / "12_coroutine_models" / "runtime_axes.py"
+    spec = importlib.util.spec_from_file_location("runtime_axes_reference", path)
+    axes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(axes)
+    assert sorted(axes.RUNTIMES) == sorted(AXES_TO_POLYGLOT)
+    wrong = [(name, key) for name, keys in AXES_TO_POLYGLOT.items() for key in keys
+             if axes.classify(name)["hog_starves"] == polyglot.get(key).preempts]
+    assert not wrong, f"12.3's hog_starves contradicts polyglot's measured expectation for {wrong}"

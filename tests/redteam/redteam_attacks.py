@@ -771,6 +771,70 @@ def _rt_loopback_squatter():
 _rt_loopback_squatter()
 '''
 
+PORT_AFTER_CLOSE = '''
+# The capstone's close() must refuse new connections. This one closes, then hands the port to a
+# double-forked daemon that listens on it and answers every connection with a wrong number for
+# ten minutes, hoping the grader sees a clean close() and the daemon outlives the call.
+def _rt_hold_port(port):
+    import os, socket, time
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(ready_w)
+        os.read(ready_r, 1)                  # the daemon listens (or gave up) before close() returns
+        os.close(ready_r)
+        os.waitpid(pid, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        _rt_mark(@@TAG@@)
+        listener = socket.socket()
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(64)
+        finally:
+            os.write(ready_w, b"x")
+        listener.settimeout(1.0)
+        held = []
+        end = time.monotonic() + 600
+        while time.monotonic() < end:
+            try:
+                conn, _ = listener.accept()
+                conn.sendall(b"999\\n" * 4)
+                held.append(conn)
+                if len(held) > 100:
+                    held.pop(0).close()
+            except OSError:
+                pass
+    finally:
+        os._exit(0)
+
+
+class _RtService:
+    def __init__(self, inner):
+        self._rt_inner, self._rt_done = inner, False
+        self.address = inner.address
+
+    def close(self):
+        self._rt_inner.close()
+        if not self._rt_done:
+            self._rt_done = True
+            _rt_hold_port(self.address[1])
+
+    def __getattr__(self, name):
+        return getattr(self._rt_inner, name)
+
+
+_rt_real_start = start
+
+
+def start(*args, **kwargs):
+    return _RtService(_rt_real_start(*args, **kwargs))
+'''
+
 KILL_EVERYTHING = '''
 def _rt_kill_everything():
     import os, signal
@@ -1032,6 +1096,12 @@ ATTACKS: tuple[Attack, ...] = (
            "connects to every port of 127.0.0.1 with garbage, to break the loopback servers of later calls",
            "child subreaper + kill of every descendant after each call; each sandbox's own network namespace",
            "03_selectors/echo_server.py", "prepend", LOOPBACK_SQUATTER, expect="any", lasting=True),
+
+    Attack("capstone_port_after_close", "the capstone's close() hands the service's port to a double-forked daemon "
+           "that keeps accepting and answers wrong numbers, so that close() looks clean and new connections are "
+           "not refused",
+           "the tests connect after close() and expect a refusal; kill of every descendant after each call",
+           "12_coroutine_models/fib_pool.py", "append", PORT_AFTER_CLOSE, expect="less", lasting=True),
 
     # time
     Attack("infinite_loop", "an endless loop at import", "per-call deadline, then SIGKILL of the call's processes",
